@@ -1,0 +1,25 @@
+# Two commands do all the set-up: `make run` (the app) and `make test` (the test suite).
+.PHONY: run test lint screenshots bench clean
+
+run:
+	scripts/setup-env.sh
+	.venv/bin/dawn-studio
+
+test:
+	WANT_XVFB=1 scripts/setup-env.sh test
+	.venv/bin/ruff check .
+	QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest $(PYTEST_ARGS)
+
+lint:
+	.venv/bin/ruff check .
+
+screenshots:
+	WANT_XVFB=1 scripts/setup-env.sh test
+	.venv/bin/python scripts/take_screenshots.py
+
+bench:
+	scripts/setup-env.sh
+	.venv/bin/dawn-studio bench $(BENCH_ARGS)
+
+clean:
+	rm -rf .venv build dist *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,55 @@
+"""The ``dawn-studio`` command: no arguments opens the GUI; sub-commands run headless."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from . import APP_NAME, __version__
+from .commands import COMMAND_MODULES
+from .logging_setup import configure_logging
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_CANCELLED = 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dawn-studio",
+        description=f"{APP_NAME}: turn one portrait photo and a speech recording into a talking-head "
+        "video with DAWN. Run without a command to open the desktop app.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages to the console")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"{__package__}.commands.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(verbose=args.verbose)
+    if args.command is None:
+        from .ui.app import run_gui  # Qt is imported only when the GUI is wanted
+
+        return run_gui(sys.argv[:1])
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print("Cancelled.", file=sys.stderr)
+        return EXIT_CANCELLED
+    except Exception as exc:  # last line of defence: a message, the details in the log
+        logging.getLogger(__name__).exception("command %s failed", args.command)
+        print(f"Error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

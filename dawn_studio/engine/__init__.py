@@ -1,0 +1,1 @@
+"""The generation engine: runs a job through the stages with progress, cancel and caching."""

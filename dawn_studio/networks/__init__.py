@@ -1,0 +1,1 @@
+"""Neural networks of DAWN, in pure PyTorch: no file, GUI or device assumptions."""

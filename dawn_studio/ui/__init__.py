@@ -1,0 +1,1 @@
+"""The Qt desktop application. The only layer that imports Qt."""

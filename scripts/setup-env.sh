@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# One-shot set-up on a fresh Debian/Ubuntu machine (also used by CI):
+#  1. system libraries Qt, QtMultimedia and PortAudio need (apt-get when root, else the exact command),
+#  2. a virtual environment in .venv with torch==2.13.0, then the package (with the extras asked for).
+# Usage: scripts/setup-env.sh [extras]   e.g. scripts/setup-env.sh test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+extras="${1:-}"
+PY="${PYTHON:-python3}"
+
+# --- system libraries -------------------------------------------------------------
+missing_libs() {
+    local need=()
+    if [ "$(uname -s)" != "Linux" ]; then return 0; fi
+    command -v ldconfig >/dev/null 2>&1 || return 0
+    local cache; cache="$(ldconfig -p 2>/dev/null || true)"
+    # library soname -> Debian package
+    local pairs=(
+        "libportaudio.so.2:libportaudio2" "libpulse.so.0:libpulse0" "libEGL.so.1:libegl1"
+        "libGL.so.1:libgl1" "libxkbcommon.so.0:libxkbcommon0" "libxkbcommon-x11.so.0:libxkbcommon-x11-0"
+        "libxcb-cursor.so.0:libxcb-cursor0" "libxcb-icccm.so.4:libxcb-icccm4"
+        "libxcb-keysyms.so.1:libxcb-keysyms1" "libxcb-image.so.0:libxcb-image0"
+        "libxcb-render-util.so.0:libxcb-render-util0" "libxcb-shape.so.0:libxcb-shape0"
+        "libxcb-randr.so.0:libxcb-randr0" "libxcb-xkb.so.1:libxcb-xkb1" "libfontconfig.so.1:libfontconfig1"
+        "libdbus-1.so.3:libdbus-1-3"
+    )
+    for pair in "${pairs[@]}"; do
+        grep -q "${pair%%:*}" <<<"$cache" || need+=("${pair##*:}")
+    done
+    # Xvfb is only needed for the screenshot tests; xvfb-run comes with it.
+    if [ "${WANT_XVFB:-0}" = 1 ] && ! command -v Xvfb >/dev/null 2>&1; then need+=(xvfb xauth); fi
+    echo "${need[@]:-}"
+}
+need="$(missing_libs)"
+if [ -n "${need// /}" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "Installing system libraries: $need"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq >/dev/null
+        # shellcheck disable=SC2086
+        apt-get install -y -qq --no-install-recommends $need >/dev/null
+    else
+        echo "Missing system libraries. Install them with:" >&2
+        echo "  sudo apt-get install $need" >&2
+        echo "(continuing; recording, audio playback or the window may not work until then)" >&2
+    fi
+fi
+
+# --- Python environment -----------------------------------------------------------
+if [ ! -x .venv/bin/python ]; then
+    "$PY" -m venv .venv
+fi
+stamp=".venv/.installed-${extras:-base}"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    .venv/bin/python -m pip install -q --upgrade pip
+    .venv/bin/python -m pip install -q "torch==2.13.0"
+    if [ -n "$extras" ]; then
+        .venv/bin/python -m pip install -q -e ".[$extras]"
+    else
+        .venv/bin/python -m pip install -q -e .
+    fi
+    touch "$stamp"
+fi
