@@ -1,0 +1,70 @@
+"""Dark and light themes on Qt's Fusion style; 'system' follows the desktop's colour scheme."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication
+
+from .resources import resource_path
+
+
+class Theme(str, Enum):
+    SYSTEM = "system"
+    DARK = "dark"
+    LIGHT = "light"
+
+
+_DARK = {
+    QPalette.ColorRole.Window: "#1f2126", QPalette.ColorRole.WindowText: "#e6e6e6",
+    QPalette.ColorRole.Base: "#17181c", QPalette.ColorRole.AlternateBase: "#24262c",
+    QPalette.ColorRole.ToolTipBase: "#2c2f36", QPalette.ColorRole.ToolTipText: "#f0f0f0",
+    QPalette.ColorRole.Text: "#e6e6e6", QPalette.ColorRole.Button: "#2a2d33",
+    QPalette.ColorRole.ButtonText: "#e6e6e6", QPalette.ColorRole.BrightText: "#ff6b6b",
+    QPalette.ColorRole.Highlight: "#d0567c", QPalette.ColorRole.HighlightedText: "#ffffff",
+    QPalette.ColorRole.Link: "#f6a23c", QPalette.ColorRole.Mid: "#4a4d55",
+    QPalette.ColorRole.PlaceholderText: "#8a8d94",
+}
+_LIGHT = {
+    QPalette.ColorRole.Window: "#f3f3f5", QPalette.ColorRole.WindowText: "#1d1d20",
+    QPalette.ColorRole.Base: "#ffffff", QPalette.ColorRole.AlternateBase: "#ececf0",
+    QPalette.ColorRole.ToolTipBase: "#ffffe6", QPalette.ColorRole.ToolTipText: "#1d1d20",
+    QPalette.ColorRole.Text: "#1d1d20", QPalette.ColorRole.Button: "#e8e8ec",
+    QPalette.ColorRole.ButtonText: "#1d1d20", QPalette.ColorRole.BrightText: "#c62828",
+    QPalette.ColorRole.Highlight: "#c2456b", QPalette.ColorRole.HighlightedText: "#ffffff",
+    QPalette.ColorRole.Link: "#b4531a", QPalette.ColorRole.Mid: "#b9b9c0",
+    QPalette.ColorRole.PlaceholderText: "#7d7d85",
+}
+
+
+def system_prefers_dark() -> bool:
+    hints = QGuiApplication.styleHints()
+    return hints.colorScheme() == Qt.ColorScheme.Dark
+
+
+def effective_theme(choice: Theme) -> Theme:
+    """Resolve 'system' to dark or light."""
+    if choice is Theme.SYSTEM:
+        return Theme.DARK if system_prefers_dark() else Theme.LIGHT
+    return choice
+
+
+def apply_theme(app: QApplication, choice: Theme) -> Theme:
+    """Apply the theme to the whole application; returns the theme actually used."""
+    used = effective_theme(choice)
+    app.setStyle("Fusion")
+    palette = QPalette()
+    for role, colour in (_DARK if used is Theme.DARK else _LIGHT).items():
+        palette.setColor(role, QColor(colour))
+    disabled = QColor("#6b6e75") if used is Theme.DARK else QColor("#a0a0a8")
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, disabled)
+    app.setPalette(palette)
+    try:
+        app.setStyleSheet(resource_path("styles", "common.qss").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        app.setStyleSheet("")
+    app.setProperty("dawnTheme", used.value)
+    return used
