@@ -1,0 +1,106 @@
+"""Small building blocks of the A2V U-Net, named and laid out so the published state dict loads."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class ChannelLayerNorm(nn.Module):
+    """LayerNorm over the channel axis of (b, C, T, H, W), no bias (reference ``LayerNorm``, key ``gamma``)."""
+
+    def __init__(self, dim: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.eps = eps
+        self.gamma = nn.Parameter(torch.ones(1, dim, 1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        var = torch.var(x, dim=1, unbiased=False, keepdim=True)
+        mean = torch.mean(x, dim=1, keepdim=True)
+        return (x - mean) / (var + self.eps).sqrt() * self.gamma
+
+
+class LastAxisLayerNorm(nn.Module):
+    """LayerNorm over the last axis without bias (reference ``LayerNorm_img``, key ``g``).
+
+    The reference switches eps to 1e-3 for non-float32 tensors; kept so half precision matches it.
+    """
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.g = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        eps = 1e-5 if x.dtype == torch.float32 else 1e-3
+        var = torch.var(x, dim=-1, unbiased=False, keepdim=True)
+        mean = torch.mean(x, dim=-1, keepdim=True)
+        return (x - mean) * (var + eps).rsqrt() * self.g
+
+
+class PreNorm(nn.Module):
+    """``fn(norm(x))``; keys ``norm.gamma`` and ``fn.*``."""
+
+    def __init__(self, dim: int, fn: nn.Module) -> None:
+        super().__init__()
+        self.fn = fn
+        self.norm = ChannelLayerNorm(dim)
+
+    def forward(self, x: torch.Tensor, **kwargs: object) -> torch.Tensor:
+        return self.fn(self.norm(x), **kwargs)
+
+
+class Residual(nn.Module):
+    """``fn(x) + x``; adds the ``fn.`` segment to the key paths."""
+
+    def __init__(self, fn: nn.Module) -> None:
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x: torch.Tensor, **kwargs: object) -> torch.Tensor:
+        return self.fn(x, **kwargs) + x
+
+
+class ConvBlock(nn.Module):
+    """Conv3d (1,3,3) → GroupNorm (statistics over all frames) → optional scale/shift → SiLU (``Block``)."""
+
+    def __init__(self, dim: int, dim_out: int, groups: int) -> None:
+        super().__init__()
+        self.proj = nn.Conv3d(dim, dim_out, (1, 3, 3), padding=(0, 1, 1))
+        self.norm = nn.GroupNorm(groups, dim_out)
+
+    def forward(
+        self, x: torch.Tensor, scale_shift: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        x = self.norm(self.proj(x))
+        if scale_shift is not None:
+            scale, shift = scale_shift
+            x = x * (scale + 1) + shift
+        return F.silu(x)
+
+
+class SinusoidalTimeEmbedding(nn.Module):
+    """[sin(t·f_k), cos(t·f_k)] with f_k = exp(-k·ln(10000)/(dim/2 - 1)); no parameters."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        half = self.dim // 2
+        step = math.log(10000) / (half - 1)
+        freqs = torch.exp(torch.arange(half, device=t.device) * -step)
+        angles = t.float()[:, None] * freqs[None, :]
+        return torch.cat((angles.sin(), angles.cos()), dim=-1)
+
+
+def downsample(dim: int) -> nn.Conv3d:
+    """Halve H and W: Conv3d (1,4,4), stride (1,2,2), pad (0,1,1)."""
+    return nn.Conv3d(dim, dim, (1, 4, 4), (1, 2, 2), (0, 1, 1))
+
+
+def upsample(dim: int) -> nn.ConvTranspose3d:
+    """Double H and W with a transposed convolution (its weight is laid out (in, out, 1, 4, 4))."""
+    return nn.ConvTranspose3d(dim, dim, (1, 4, 4), (1, 2, 2), (0, 1, 1))

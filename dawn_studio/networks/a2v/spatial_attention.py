@@ -1,0 +1,65 @@
+"""Attention within each frame: linear attention at every level, full softmax attention in the middle."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class SpatialLinearAttention(nn.Module):
+    """Per-frame linear attention over H·W positions (softmax of q over features, of k over positions)."""
+
+    def __init__(self, dim: int, heads: int = 8, dim_head: int = 32) -> None:
+        super().__init__()
+        hidden = heads * dim_head
+        self.heads = heads
+        self.dim_head = dim_head
+        self.scale = dim_head ** -0.5
+        self.to_qkv = nn.Conv2d(dim, hidden * 3, 1, bias=False)
+        self.to_out = nn.Conv2d(hidden, dim, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, frames, height, width = x.shape
+        x = x.permute(0, 2, 1, 3, 4).reshape(b * frames, c, height, width)
+        qkv = self.to_qkv(x).reshape(b * frames, 3, self.heads, self.dim_head, height * width)
+        q, k, v = qkv.unbind(dim=1)
+        q = q.softmax(dim=-2) * self.scale
+        k = k.softmax(dim=-1)
+        context = torch.einsum("nhdp,nhep->nhde", k, v)
+        out = torch.einsum("nhde,nhdp->nhep", context, q)
+        out = self.to_out(out.reshape(b * frames, -1, height, width))
+        return out.reshape(b, frames, c, height, width).permute(0, 2, 1, 3, 4)
+
+
+class SpatialAttention(nn.Module):
+    """Softmax attention over the H·W positions of each frame (no positional terms); ``Attention`` keys."""
+
+    def __init__(self, dim: int, heads: int = 8, dim_head: int = 32) -> None:
+        super().__init__()
+        self.heads = heads
+        self.dim_head = dim_head
+        self.scale = dim_head ** -0.5
+        self.to_qkv = nn.Linear(dim, heads * dim_head * 3, bias=False)
+        self.to_out = nn.Linear(heads * dim_head, dim, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (..., n, dim) → (..., n, dim)."""
+        *lead, n, _ = x.shape
+        q, k, v = self.to_qkv(x).view(*lead, n, 3, self.heads, self.dim_head).movedim(-4, -2).unbind(dim=-4)
+        out = F.scaled_dot_product_attention(q * self.scale, k, v, scale=1.0)
+        return self.to_out(out.movedim(-3, -2).reshape(*lead, n, -1))
+
+
+class AlongPositions(nn.Module):
+    """Run ``fn`` with the positions of each frame as tokens: (b,C,T,H,W) → (b,T,H·W,C) and back."""
+
+    def __init__(self, fn: nn.Module) -> None:
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, frames, height, width = x.shape
+        tokens = x.permute(0, 2, 3, 4, 1).reshape(b, frames, height * width, c)
+        out = self.fn(tokens)
+        return out.reshape(b, frames, height, width, c).permute(0, 4, 1, 2, 3)

@@ -1,0 +1,201 @@
+"""Attention across frames: rotary positions, T5 relative-position bias and the ±window band.
+
+The reference computes a dense T×T score matrix and masks everything farther than ``win_width``
+frames with -1e8, which makes it exactly a band attention. ``banded`` evaluates that band
+blockwise (memory linear in the frame count); ``dense`` keeps the reference formulation as the
+baseline for equivalence tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import TemporalAttentionImpl
+
+# The reference's additive mask outside the window; exp() of it underflows to exactly 0 in float32.
+REFERENCE_WINDOW_MASK = -1e8
+
+
+class RotaryEmbedding(nn.Module):
+    """Rotary position embedding over interleaved pairs (rotary-embedding-torch 0.3.5 semantics).
+
+    ``freqs`` is a parameter that is never trained; one instance is shared by all temporal
+    attentions, so it appears under each of their state-dict paths.
+    """
+
+    def __init__(self, dim: int, theta: float = 10000.0) -> None:
+        super().__init__()
+        freqs = 1.0 / (theta ** (torch.arange(0, dim, 2)[: dim // 2].float() / dim))
+        self.freqs = nn.Parameter(freqs, requires_grad=False)
+
+    def cos_sin(self, frames: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """Tables (frames, dim) of cos and sin of the angles m·θ_i, each θ_i repeated for its pair."""
+        positions = torch.arange(frames, device=device, dtype=self.freqs.dtype)
+        angles = torch.einsum("n,f->nf", positions, self.freqs.to(device)).repeat_interleave(2, dim=-1)
+        return angles.cos(), angles.sin()
+
+    @staticmethod
+    def rotate(u: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        """Rotate each pair (a, b) of the last axis of u (..., n, dim) by its angle."""
+        pairs = u.unflatten(-1, (-1, 2))
+        rotated_half = torch.stack((-pairs[..., 1], pairs[..., 0]), dim=-1).flatten(-2)
+        return u * cos + rotated_half * sin
+
+
+def relative_position_bucket(offset: torch.Tensor, num_buckets: int, max_distance: int) -> torch.Tensor:
+    """T5 bucket of ``offset = key_frame - query_frame`` (float32 arithmetic, as the reference)."""
+    n = -offset
+    half = num_buckets // 2
+    bucket = (n < 0).long() * half
+    n = n.abs()
+    max_exact = half // 2
+    is_small = n < max_exact
+    scaled = torch.log(n.clamp(min=1).float() / max_exact) / math.log(max_distance / max_exact)
+    large = max_exact + (scaled * (half - max_exact)).long()
+    large = torch.minimum(large, torch.full_like(large, half - 1))
+    return bucket + torch.where(is_small, n, large)
+
+
+@dataclass(frozen=True)
+class TemporalBias:
+    """Relative-position bias for one forward: the band table, and the dense matrix when asked for."""
+
+    band: torch.Tensor  # (heads, 2·window + 1): bias for key offsets -window..window
+    window: int
+    dense: torch.Tensor | None = None  # (heads, T, T) with the reference's -1e8 outside the band
+
+
+class RelativePositionBias(nn.Module):
+    """Learned per-head bias by bucketed frame offset (key ``relative_attention_bias.weight``)."""
+
+    def __init__(self, heads: int, num_buckets: int = 32, max_distance: int = 32, window: int = 40) -> None:
+        super().__init__()
+        self.num_buckets = num_buckets
+        self.max_distance = max_distance
+        self.window = window
+        self.relative_attention_bias = nn.Embedding(num_buckets, heads)
+
+    def _values(self, offsets: torch.Tensor) -> torch.Tensor:
+        buckets = relative_position_bucket(offsets, self.num_buckets, self.max_distance)
+        return self.relative_attention_bias(buckets).movedim(-1, 0)
+
+    def forward(self, frames: int, device: torch.device, *, dense: bool = False) -> TemporalBias:
+        w = self.window
+        band = self._values(torch.arange(-w, w + 1, device=device))
+        full = None
+        if dense:
+            positions = torch.arange(frames, device=device)
+            offsets = positions[None, :] - positions[:, None]
+            outside = (offsets.abs() > w).to(band.dtype) * REFERENCE_WINDOW_MASK
+            full = self._values(offsets) + outside
+        return TemporalBias(band=band, window=w, dense=full)
+
+
+def dense_band_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """Reference formulation: full (..., h, T, T) scores plus the masked bias, softmax, weighted values."""
+    sim = torch.einsum("...id,...jd->...ij", q, k) + bias
+    sim = sim - sim.amax(dim=-1, keepdim=True)
+    return torch.einsum("...ij,...jd->...id", sim.softmax(dim=-1), v)
+
+
+def _band_mask(band: torch.Tensor, window: int, queries: int, keys: int, key_start: int) -> torch.Tensor:
+    """(h, queries, keys) additive mask: band bias where |key - query| ≤ window, dtype-min elsewhere.
+
+    Query a sits at frame a, key c at frame ``key_start + c``. A finite minimum (not -inf) keeps rows
+    that only exist as padding free of NaN.
+    """
+    a = torch.arange(queries, device=band.device)[:, None]
+    c = torch.arange(keys, device=band.device)[None, :]
+    offset = c + key_start - a
+    inside = offset.abs() <= window
+    table = band[:, (offset.clamp(-window, window) + window)]
+    return table.masked_fill(~inside, torch.finfo(band.dtype).min)
+
+
+def banded_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, band: torch.Tensor, window: int, tile: int | None = None,
+) -> torch.Tensor:
+    """The same function as :func:`dense_band_attention`, evaluated over the band only.
+
+    Queries are split into tiles of ``tile`` frames; each tile attends to its keys from
+    ``window`` frames before to ``window`` frames after, so memory and work grow linearly with T.
+    q, k, v: (..., h, T, d) with q already scaled and rotated; band: (h, 2·window + 1).
+    """
+    frames = q.shape[-2]
+    tile = tile or max(window, 32)
+    span = tile + 2 * window
+    if frames <= span:
+        mask = _band_mask(band, window, frames, frames, 0).to(q.dtype)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=1.0)
+    tiles = -(-frames // tile)
+    padded = tiles * tile
+    q_t = F.pad(q, (0, 0, 0, padded - frames)).unflatten(-2, (tiles, tile))
+
+    def windows(x: torch.Tensor) -> torch.Tensor:
+        x = F.pad(x, (0, 0, window, padded - frames + window))
+        return x.unfold(-2, span, tile).transpose(-1, -2)
+
+    relative = _band_mask(band, window, tile, span, -window)  # same for every tile
+    key_frame = torch.arange(tiles, device=q.device)[:, None] * tile - window + torch.arange(span, device=q.device)
+    valid = (key_frame >= 0) & (key_frame < frames)  # (tiles, span)
+    mask = relative[:, None].masked_fill(~valid[None, :, None, :], torch.finfo(band.dtype).min).to(q.dtype)
+    out = F.scaled_dot_product_attention(q_t, windows(k), windows(v), attn_mask=mask, scale=1.0)
+    return out.flatten(-3, -2)[..., :frames, :]
+
+
+class TemporalAttention(nn.Module):
+    """Multi-head attention across frames with rotary positions and the banded relative bias."""
+
+    def __init__(
+        self, dim: int, rotary_emb: RotaryEmbedding, heads: int = 8, dim_head: int = 32,
+        impl: TemporalAttentionImpl = "banded",
+    ) -> None:
+        super().__init__()
+        self.heads = heads
+        self.dim_head = dim_head
+        self.scale = dim_head ** -0.5
+        self.impl = impl
+        self.rotary_emb = rotary_emb
+        self.to_qkv = nn.Linear(dim, heads * dim_head * 3, bias=False)
+        self.to_out = nn.Linear(heads * dim_head, dim, bias=False)
+
+    def forward(self, x: torch.Tensor, pos_bias: TemporalBias) -> torch.Tensor:
+        """x (..., T, dim) → (..., T, dim)."""
+        *lead, frames, _ = x.shape
+        qkv = self.to_qkv(x).view(*lead, frames, 3, self.heads, self.dim_head).movedim(-4, -2)
+        q, k, v = qkv.unbind(dim=-4)
+        cos, sin = self.rotary_emb.cos_sin(frames, x.device)
+        rot = cos.shape[-1]
+        q = q * self.scale
+        if rot == self.dim_head:
+            q = RotaryEmbedding.rotate(q, cos, sin)
+            k = RotaryEmbedding.rotate(k, cos, sin)
+        else:
+            q = torch.cat((RotaryEmbedding.rotate(q[..., :rot], cos, sin), q[..., rot:]), dim=-1)
+            k = torch.cat((RotaryEmbedding.rotate(k[..., :rot], cos, sin), k[..., rot:]), dim=-1)
+        if self.impl == "dense":
+            if pos_bias.dense is None:
+                raise ValueError("dense temporal attention needs the dense bias (RelativePositionBias(dense=True))")
+            out = dense_band_attention(q, k, v, pos_bias.dense)
+        else:
+            out = banded_attention(q, k, v, pos_bias.band, pos_bias.window)
+        return self.to_out(out.movedim(-3, -2).reshape(*lead, frames, -1))
+
+
+class AlongFrames(nn.Module):
+    """Run ``fn`` with the frames of each position as tokens: (b,C,T,H,W) → (b,H·W,T,C) and back."""
+
+    def __init__(self, fn: nn.Module) -> None:
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x: torch.Tensor, pos_bias: TemporalBias) -> torch.Tensor:
+        b, c, frames, height, width = x.shape
+        tokens = x.permute(0, 3, 4, 2, 1).reshape(b, height * width, frames, c)
+        out = self.fn(tokens, pos_bias=pos_bias)
+        return out.reshape(b, height, width, frames, c).permute(0, 4, 3, 1, 2)
