@@ -1,0 +1,121 @@
+"""Portrait analysis: every face in the photo with its head pose, eye ratios, face box and crop.
+
+Faces are ranked by detector score (the reference's order); the caller picks one (default: the
+first). Unlike the reference (bug B4), pose, eyes and box of a face all come from that face.
+
+Per face:
+
+* ``pose``: 3DDFA_V2 pose from the 3DMM parameters (degrees, scale, crop-frame translation),
+  identical to the reference's ``init_pose.npy`` for that face.
+* ``eye_ratios`` and ``bbox``: from the 68 sparse landmarks (bug B3 fixed; ``dense_compat=True``
+  reproduces the unified script's dense-mesh values), reconstructed with the BFM. Without the BFM:
+  ratios 0.3/0.3 (the reference's fallback for an open eye) and the detector box as the face box;
+  ``estimated`` is then True.
+* ``bbox`` is ``[x_min, x_max, y_min, y_max, H, W]`` in the pixels of the region the generator's
+  portrait is made from (its crop, at the photo's resolution), ``H, W`` that region's size; for
+  the ``"reference"`` framing this is exactly the reference's original-image box.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ...networks.faceboxes import DetectionThresholds
+from ...networks.tddfa import to_image_coordinates
+from .crop import FaceCrop, Framing, plan_crop
+from .detection import detect_faces
+from .errors import NoFaceError, PortraitError
+from .image_io import Portrait
+from .landmarks import FALLBACK_EYE_RATIO, eye_ratios, truncated_extent
+from .models import PortraitModels
+from .regression import CROP_SIZE, regress_faces
+
+
+@dataclass(frozen=True)
+class FaceResult:
+    """One detected face, with everything the generator needs for it."""
+
+    box: tuple[float, float, float, float]  # detector box (x1, y1, x2, y2), original pixels
+    score: float
+    pose: tuple[float, ...]  # yaw°, pitch°, roll°, scale, tx, ty, tz
+    eye_ratios: tuple[float, float]  # subject's left, right
+    bbox: tuple[int, int, int, int, int, int]  # x_min, x_max, y_min, y_max, H, W in the crop's frame
+    crop: FaceCrop
+    estimated: bool  # eye ratios / bbox estimated (no BFM)
+    params: np.ndarray  # (62,) float32 3DMM parameters
+    roi_box: tuple[float, float, float, float]  # TDDFA's square region, original pixels
+    landmarks: np.ndarray | None = None  # (68, 3) float32 original pixels (None when estimated)
+
+    def init_pose(self) -> np.ndarray:
+        """``(1, 7)`` float64, the reference's ``init_pose.npy`` layout."""
+        return np.asarray(self.pose, dtype=np.float64)[None]
+
+    def init_eye_bbox(self) -> np.ndarray:
+        """``(1, 8)`` float64 ``[left, right, x_min, x_max, y_min, y_max, H, W]`` (``init_eye_bbox.npy``)."""
+        return np.asarray(self.eye_ratios + self.bbox, dtype=np.float64)[None]
+
+
+@dataclass(frozen=True)
+class PortraitAnalysis:
+    """All faces of one photo, best first."""
+
+    image_height: int
+    image_width: int
+    faces: tuple[FaceResult, ...]
+    framing: str
+    output_size: int
+
+    def face(self, index: int = 0) -> FaceResult:
+        if not 0 <= index < len(self.faces):
+            raise PortraitError(f"Face {index + 1} was chosen but the photo has {len(self.faces)} face(s).")
+        return self.faces[index]
+
+
+def _bbox(points_xy: np.ndarray, crop: FaceCrop) -> tuple[int, int, int, int, int, int]:
+    x_min, x_max, y_min, y_max = truncated_extent(crop.to_region(points_xy))
+    return x_min, x_max, y_min, y_max, crop.height, crop.width
+
+
+@torch.no_grad()
+def analyse_portrait(
+    portrait: Portrait, models: PortraitModels, *, output_size: int = 256, framing: Framing = "face",
+    dense_compat: bool = False, thresholds: DetectionThresholds | None = None,
+) -> PortraitAnalysis:
+    """Detect, regress and measure every face; ``NoFaceError`` when there is none."""
+    bgr = portrait.bgr()
+    detection = detect_faces(models.detector, bgr, thresholds)
+    boxes = detection.boxes.numpy()
+    if len(boxes) == 0:
+        raise NoFaceError()
+    regression = regress_faces(models, bgr, boxes)
+    landmarks = ratios = None
+    if models.morphable is not None:
+        vertices = models.morphable.vertices(regression.params.to(torch.float32), dense=dense_compat)
+        points = to_image_coordinates(vertices, torch.from_numpy(regression.roi_boxes), CROP_SIZE)
+        ratios = eye_ratios(points).numpy()
+        landmarks = points.numpy().astype(np.float32)
+    faces = []
+    for index, box in enumerate(boxes):
+        crop = plan_crop(box, portrait.height, portrait.width, output_size, framing)
+        if landmarks is not None and ratios is not None:
+            eyes = (float(ratios[index, 0]), float(ratios[index, 1]))
+            bbox = _bbox(landmarks[index], crop)
+        else:
+            eyes = (FALLBACK_EYE_RATIO, FALLBACK_EYE_RATIO)
+            bbox = _bbox(np.array([box[0:2], box[2:4]], dtype=np.float32), crop)
+        faces.append(FaceResult(
+            box=tuple(float(v) for v in box[:4]),
+            score=float(box[4]),
+            pose=tuple(float(v) for v in regression.poses[index]),
+            eye_ratios=eyes,
+            bbox=bbox,
+            crop=crop,
+            estimated=landmarks is None,
+            params=regression.params[index].numpy().copy(),
+            roi_box=tuple(float(v) for v in regression.roi_boxes[index]),
+            landmarks=None if landmarks is None or dense_compat else landmarks[index],
+        ))
+    return PortraitAnalysis(portrait.height, portrait.width, tuple(faces), framing, output_size)
