@@ -16,7 +16,7 @@ import torch
 import yaml
 
 from ..checkpoint import CheckpointError, load_strict, read_checkpoint
-from .config import SignalKind
+from .config import SIGNAL_DIMS, SignalKind
 from .model import PBNet
 from .options import config_from_options, options_for_config, read_options
 
@@ -46,7 +46,15 @@ def find_checkpoint(directory: str | os.PathLike[str], kind: SignalKind) -> Path
 
 
 def _check_declared_sizes(state: dict, config_layers: int, path: Path, kind: str) -> None:
-    """Name the option when ``opt.yaml`` and the weights disagree on the layer count."""
+    """Say what is wrong for the likely mix-ups: pose and blink swapped, options of another model."""
+    final = state.get("decoder.finallayer.weight")
+    width = SIGNAL_DIMS[kind]
+    if isinstance(final, torch.Tensor) and final.dim() == 2 and final.shape[0] != width:
+        other = {v: k for k, v in SIGNAL_DIMS.items()}.get(final.shape[0], "unknown")
+        raise CheckpointError(
+            f"This checkpoint generates {final.shape[0]} values per frame ({other} model), "
+            f"a {kind} model generates {width}; are the pose and blink files swapped?", path=path,
+        )
     prefix = "decoder.seqTransDecoder.decoder_layers."
     indices = {int(k[len(prefix):].split(".")[0]) for k in state if k.startswith(prefix)}
     if indices and len(indices) != config_layers:
@@ -80,7 +88,7 @@ def save_pbnet(
     model: PBNet, directory: str | os.PathLike[str], kind: SignalKind, *, checkpoint_name: str | None = None,
 ) -> tuple[Path, Path]:
     """Write ``opt.yaml`` and the plain state-dict checkpoint in the published format; returns both paths."""
-    if model.config.signal_dim != {"pose": 6, "blink": 2}[kind]:
+    if model.config.signal_dim != SIGNAL_DIMS[kind]:
         raise ValueError(f"A {kind} model must model {kind} signals, this one has width {model.config.signal_dim}")
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
