@@ -18,8 +18,10 @@ import numpy as np
 
 try:
     from numpy._core import multiarray as _multiarray
+    from numpy._core import numeric as _numeric
 except ImportError:  # NumPy 1.x
     from numpy.core import multiarray as _multiarray  # type: ignore[no-redef]
+    from numpy.core import numeric as _numeric  # type: ignore[no-redef]
 
 
 class UnsafePickleError(ValueError):
@@ -27,9 +29,10 @@ class UnsafePickleError(ValueError):
 
 
 _ALLOWED: dict[tuple[str, str], Any] = {}
-for _module in ("numpy.core.multiarray", "numpy._core.multiarray"):
-    _ALLOWED[(_module, "_reconstruct")] = _multiarray._reconstruct
-    _ALLOWED[(_module, "scalar")] = _multiarray.scalar
+for _package in ("numpy.core", "numpy._core"):
+    _ALLOWED[(f"{_package}.multiarray", "_reconstruct")] = _multiarray._reconstruct
+    _ALLOWED[(f"{_package}.multiarray", "scalar")] = _multiarray.scalar
+    _ALLOWED[(f"{_package}.numeric", "_frombuffer")] = _numeric._frombuffer  # protocol-5 arrays
 _ALLOWED[("numpy", "ndarray")] = np.ndarray
 _ALLOWED[("numpy", "dtype")] = np.dtype
 _ALLOWED[("_codecs", "encode")] = codecs.encode  # protocol-2 pickles store bytes through it

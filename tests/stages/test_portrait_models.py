@@ -1,0 +1,120 @@
+"""Model files: safe pickles, published weight formats (round trip at tiny widths), clear errors."""
+
+from __future__ import annotations
+
+import os
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from support.paths import tddfa_model_dir
+
+from dawn_studio.networks.checkpoint import CheckpointError
+from dawn_studio.networks.faceboxes import TINY as TINY_FACEBOXES
+from dawn_studio.networks.faceboxes import FaceBoxesNet, load_faceboxes, prior_boxes, save_faceboxes
+from dawn_studio.networks.tddfa import TINY as TINY_TDDFA
+from dawn_studio.networks.tddfa import MobileNetTDDFA, load_tddfa, save_tddfa
+from dawn_studio.stages.portrait import (
+    PortraitError,
+    UnsafePickleError,
+    load_portrait_models,
+    read_numpy_pickle,
+    read_param_stats,
+)
+
+
+class _Exploit:
+    def __reduce__(self):
+        return (os.system, ("echo pwned",))
+
+
+def test_real_param_stats_load_through_the_restricted_unpickler() -> None:
+    stats = read_param_stats(tddfa_model_dir() / "param_mean_std_62d_120x120.pkl")
+    assert stats.mean.shape == (62,) and stats.std.shape == (62,)
+    assert stats.mean.dtype == torch.float32
+    torch.testing.assert_close(stats.mean[[3, 7, 11]], torch.tensor([60.2, 74.3, -66.7]), atol=0.1, rtol=0)
+
+
+def test_pickles_that_call_code_are_refused(tmp_path) -> None:
+    path = tmp_path / "evil.pkl"
+    path.write_bytes(pickle.dumps({"mean": _Exploit()}))
+    with pytest.raises(UnsafePickleError, match="os|posix|system"):
+        read_numpy_pickle(path)
+
+
+def test_object_arrays_are_refused(tmp_path) -> None:
+    path = tmp_path / "objects.pkl"
+    path.write_bytes(pickle.dumps({"mean": np.array([1, "a"], dtype=object)}))
+    with pytest.raises(UnsafePickleError):
+        read_numpy_pickle(path)
+
+
+def test_plain_numpy_pickles_of_both_protocols_load(tmp_path) -> None:
+    store = {"a": np.arange(6, dtype=np.float32).reshape(2, 3), "b": [np.int64(3), (1.5, "x")]}
+    for protocol in (2, pickle.HIGHEST_PROTOCOL):
+        path = tmp_path / f"plain{protocol}.pkl"
+        path.write_bytes(pickle.dumps(store, protocol=protocol))
+        loaded = read_numpy_pickle(path)
+        np.testing.assert_array_equal(loaded["a"], store["a"])
+        assert loaded["b"][0] == 3 and loaded["b"][1] == (1.5, "x")
+
+
+def test_tiny_faceboxes_round_trips_in_the_published_format(tmp_path) -> None:
+    torch.manual_seed(0)
+    net = FaceBoxesNet(TINY_FACEBOXES).eval()
+    path = save_faceboxes(net, tmp_path / "FaceBoxesProd.pth")
+    raw = torch.load(path, weights_only=True)
+    assert set(raw) == set(net.state_dict()), "a bare state dict without prefix, like FaceBoxesProd.pth"
+    loaded = load_faceboxes(path)
+    x = torch.randn(1, 3, 96, 128)
+    with torch.no_grad():
+        for a, b in zip(net(x), loaded(x), strict=True):
+            torch.testing.assert_close(a, b)
+    anchors = 21 * (3 * 4) + 2 * 2 + 1  # 96x128 input: grids 3x4, 2x2, 1x1
+    assert loaded(x)[0].shape == (1, anchors, 4) and prior_boxes(96, 128).shape == (anchors, 4)
+
+
+def test_tiny_tddfa_round_trips_in_the_published_format(tmp_path) -> None:
+    torch.manual_seed(0)
+    net = MobileNetTDDFA(TINY_TDDFA).eval()
+    path = save_tddfa(net, tmp_path / "mb1_120x120.pth")
+    raw = torch.load(path, weights_only=True)
+    assert set(raw) == {"epoch", "state_dict"}
+    keys = set(raw["state_dict"])
+    assert all(k.startswith("module.") for k in keys)
+    assert {"module.fc_param.weight", "module.fc_lm.weight"} <= keys and "module.fc.weight" not in keys
+    loaded = load_tddfa(path)
+    assert loaded.config.widen_factor == TINY_TDDFA.widen_factor
+    x = torch.randn(2, 3, 120, 120)
+    with torch.no_grad():
+        torch.testing.assert_close(net(x), loaded(x))
+
+
+def test_wrong_weight_files_name_file_and_key(tmp_path) -> None:
+    torch.manual_seed(0)
+    tddfa_path = save_tddfa(MobileNetTDDFA(TINY_TDDFA), tmp_path / "mb.pth")
+    with pytest.raises(CheckpointError, match="FaceBoxes"):
+        load_faceboxes(tddfa_path)
+    state = torch.load(tddfa_path, weights_only=True)
+    del state["state_dict"]["module.dw6.bn_sep.running_var"]
+    torch.save(state, tmp_path / "broken.pth")
+    with pytest.raises(CheckpointError, match=r"dw6\.bn_sep\.running_var.*|.*broken\.pth"):
+        load_tddfa(tmp_path / "broken.pth")
+
+
+def test_model_folder_errors_are_clear(tmp_path) -> None:
+    with pytest.raises(PortraitError, match="does not exist"):
+        load_portrait_models(tmp_path / "missing")
+    with pytest.raises(PortraitError, match="FaceBoxesProd.pth"):
+        load_portrait_models(tmp_path)
+    folder = tddfa_model_dir()
+    (tmp_path / "FaceBoxesProd.pth").write_bytes(b"not a checkpoint")
+    with pytest.raises(PortraitError, match="cannot be used"):
+        load_portrait_models(folder, detector=tmp_path / "FaceBoxesProd.pth")
+
+
+def test_models_load_from_the_reference_folder_without_bfm() -> None:
+    models = load_portrait_models(tddfa_model_dir())
+    assert models.regressor.config.widen_factor == 0.5, "mb05 is picked when mb1 is absent"
+    assert models.morphable is None
