@@ -118,3 +118,19 @@ def load_strict(
             )
     module.load_state_dict(dict(state), strict=True)
     return module
+
+
+def read_safetensors(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
+    """Read a ``.safetensors`` weight file (tensors only by design) onto the CPU, or CheckpointError."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    p = Path(path)
+    if not p.is_file():
+        raise CheckpointError("Model file not found", path=p)
+    if p.stat().st_size == 0:
+        raise CheckpointError("Model file is empty (an interrupted download?)", path=p)
+    try:
+        return load_file(str(p), device="cpu")
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError("Not a readable safetensors file (wrong format or truncated file)", path=p) from exc
