@@ -50,25 +50,37 @@ def unet_config(config: dict[str, Any]) -> UnetConfig:
     if "cond_dim" in u:
         assert u["cond_dim"] == audio + pose + eye
     return UnetConfig(
-        dim=u.get("dim", 64), dim_mults=tuple(u.get("dim_mults", (1, 2, 4, 8))), noise_channels=noise,
-        feature_channels=u.get("channels", 275) - noise - face_loc, face_loc_channels=face_loc,
-        audio_dim=audio, pose_dim=pose, eye_dim=eye, attn_heads=u.get("attn_heads", 8),
-        attn_dim_head=u.get("attn_dim_head", 32), init_kernel_size=u.get("init_kernel_size", 7),
-        resnet_groups=u.get("resnet_groups", 8), win_width=config.get("win_width", 40),
-        out_grid_dim=u.get("out_grid_dim", 2), out_conf_dim=u.get("out_conf_dim", 1),
+        dim=u.get("dim", 64),
+        dim_mults=tuple(u.get("dim_mults", (1, 2, 4, 8))),
+        noise_channels=noise,
+        feature_channels=u.get("channels", 275) - noise - face_loc,
+        face_loc_channels=face_loc,
+        audio_dim=audio,
+        pose_dim=pose,
+        eye_dim=eye,
+        attn_heads=u.get("attn_heads", 8),
+        attn_dim_head=u.get("attn_dim_head", 32),
+        init_kernel_size=u.get("init_kernel_size", 7),
+        resnet_groups=u.get("resnet_groups", 8),
+        win_width=config.get("win_width", 40),
+        out_grid_dim=u.get("out_grid_dim", 2),
+        out_conf_dim=u.get("out_conf_dim", 1),
     )
 
 
 def diffusion_config(config: dict[str, Any]) -> DiffusionConfig:
     return DiffusionConfig(
-        timesteps=config.get("timesteps", 1000), sampling_timesteps=config.get("sampling_timesteps", 20),
+        timesteps=config.get("timesteps", 1000),
+        sampling_timesteps=config.get("sampling_timesteps", 20),
         ddim_eta=config.get("ddim_sampling_eta", 1.0),
         dynamic_thres_percentile=config.get("dynamic_thres_percentile", 0.9),
     )
 
 
 @functools.lru_cache(maxsize=1)
-def _filled_diffusion(unet: UnetConfig, diffusion: DiffusionConfig, constructed: tuple[str, ...]) -> GaussianDiffusion:
+def _filled_diffusion(
+    unet: UnetConfig, diffusion: DiffusionConfig, constructed: tuple[str, ...]
+) -> GaussianDiffusion:
     module = GaussianDiffusion(unet, diffusion)
     fill_module(module, constructed)
     return module.eval()
@@ -113,7 +125,11 @@ def test_unet_denoiser(path):
     assert x_noisy.shape[2] == frames and cond.shape[1] == frames
     with torch.no_grad():
         out = diffusion.denoise_fn.forward_with_cond_scale(
-            x_noisy, fea, inputs["time"].long(), cond, float(inputs.get("cond_scale", 1.0)),
+            x_noisy,
+            fea,
+            inputs["time"].long(),
+            cond,
+            float(inputs.get("cond_scale", 1.0)),
         )
     assert_entry(fixture, "out", out)
 
@@ -151,9 +167,16 @@ def test_flow_diffusion_sample_one_video(path):
     noise = NoiseSource.replay([fixture["noise"][k].float() for k in sorted(fixture["noise"])])
     bbox = inputs["sample_bbox"].clone()
     result = model.sample_video(
-        image, inputs["sample_audio_hubert"], inputs["sample_pose"], inputs["sample_eye"], bbox,
-        inputs.get("init_pose"), inputs.get("init_eye"), cond_scale=float(inputs.get("cond_scale", 1.0)),
-        noise=noise, on_step=steps.append,
+        image,
+        inputs["sample_audio_hubert"],
+        inputs["sample_pose"],
+        inputs["sample_eye"],
+        bbox,
+        inputs.get("init_pose"),
+        inputs.get("init_eye"),
+        cond_scale=float(inputs.get("cond_scale", 1.0)),
+        noise=noise,
+        on_step=steps.append,
     )
     assert noise.drawn == len(fixture["noise"]), "the sampler must use every recorded draw, in order"
     assert torch.equal(bbox, inputs["sample_bbox"])

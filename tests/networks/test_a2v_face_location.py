@@ -40,7 +40,9 @@ def test_fixed_axes_divide_x_by_width_and_y_by_height():
 
 
 def test_only_frame_zero_is_used_and_the_input_is_left_alone():
-    bbox = torch.tensor([[[10.0, 90.0], [50.0, 120.0], [10.0, 90.0], [50.0, 120.0], [128.0, 128.0], [128.0, 128.0]]])
+    bbox = torch.tensor(
+        [[[10.0, 90.0], [50.0, 120.0], [10.0, 90.0], [50.0, 120.0], [128.0, 128.0], [128.0, 128.0]]]
+    )
     before = bbox.clone()
     mask = bbox_mask(bbox, 128)
     assert torch.equal(bbox, before)
@@ -55,7 +57,11 @@ def test_boxes_beyond_the_image_are_clipped():
 
 @pytest.mark.parametrize(
     "bbox",
-    [torch.zeros(1, 5), torch.tensor([[1.0, 2.0, 3.0, 4.0, 0.0, 10.0]]), torch.tensor([[1.0, 2, 3, 4, 5, float("nan")]])],
+    [
+        torch.zeros(1, 5),
+        torch.tensor([[1.0, 2.0, 3.0, 4.0, 0.0, 10.0]]),
+        torch.tensor([[1.0, 2, 3, 4, 5, float("nan")]]),
+    ],
 )
 def test_bad_boxes_are_explained(bbox):
     with pytest.raises(ValueError, match="bbox"):

@@ -30,8 +30,8 @@ def test_condition_is_audio_then_pose_and_eye_deltas(model):
     a = TINY.unet.audio_dim
     assert cond.shape == (1, 5, a + 8)
     torch.testing.assert_close(cond[..., :a], audio)
-    torch.testing.assert_close(cond[..., a:a + 6], pose.permute(0, 2, 1) - init_pose[:, None, :6])
-    torch.testing.assert_close(cond[..., a + 6:], eye.permute(0, 2, 1) - init_eye[:, None])
+    torch.testing.assert_close(cond[..., a : a + 6], pose.permute(0, 2, 1) - init_pose[:, None, :6])
+    torch.testing.assert_close(cond[..., a + 6 :], eye.permute(0, 2, 1) - init_eye[:, None])
 
 
 def test_missing_initial_state_uses_frame_zero(model):
@@ -39,7 +39,7 @@ def test_missing_initial_state_uses_frame_zero(model):
     cond = model.condition(audio, pose, eye)
     a = TINY.unet.audio_dim
     assert torch.all(cond[0, 0, a:] == 0)
-    torch.testing.assert_close(cond[0, 2, a:a + 6], pose[0, :, 2] - pose[0, :, 0])
+    torch.testing.assert_close(cond[0, 2, a : a + 6], pose[0, :, 2] - pose[0, :, 0])
 
 
 @pytest.mark.parametrize(
@@ -78,7 +78,9 @@ def test_sample_flows_returns_grid_and_occlusion_in_range(model):
 
 
 def test_packaged_face_location_weights_are_loaded_by_default(model):
-    torch.testing.assert_close(model.face_loc_emb.conv1.bias[:3], torch.tensor([0.11377482, 0.33296368, -0.18156008]))
+    torch.testing.assert_close(
+        model.face_loc_emb.conv1.bias[:3], torch.tensor([0.11377482, 0.33296368, -0.18156008])
+    )
 
 
 def test_rendering_without_a_generator_is_refused(model):

@@ -40,11 +40,13 @@ def test_ddim_time_pairs():
 @pytest.mark.parametrize("n", [1, 2, 10, 1001, 614_400])
 def test_quantile_equals_torch_quantile(n):
     values = torch.rand(2, n, generator=torch.Generator().manual_seed(n)) * 3
-    torch.testing.assert_close(quantile_rows(values, 0.9), torch.quantile(values, 0.9, dim=-1), rtol=0, atol=0)
+    torch.testing.assert_close(
+        quantile_rows(values, 0.9), torch.quantile(values, 0.9, dim=-1), rtol=0, atol=0
+    )
 
 
 def test_quantile_has_no_size_limit():
-    values = torch.arange(2 ** 24 + 3, dtype=torch.float32)[None]
+    values = torch.arange(2**24 + 3, dtype=torch.float32)[None]
     with pytest.raises(RuntimeError):
         torch.quantile(values, 0.9, dim=-1)
     rank = torch.tensor(0.9) * (values.shape[-1] - 1)

@@ -75,10 +75,16 @@ def _rewrite(path, change) -> None:
     [
         (lambda c: c.pop("diffusion"), "no 'diffusion' section", None),
         (lambda c: c["diffusion"].pop("denoise_fn.init_conv.bias"), "missing", "denoise_fn.init_conv.bias"),
-        (lambda c: c["diffusion"].__setitem__("denoise_fn.extra", torch.zeros(1)), "does not have",
-         "denoise_fn.extra"),
-        (lambda c: c["diffusion"].__setitem__("denoise_fn.init_conv.bias", torch.zeros(3)), "shape",
-         "denoise_fn.init_conv.bias"),
+        (
+            lambda c: c["diffusion"].__setitem__("denoise_fn.extra", torch.zeros(1)),
+            "does not have",
+            "denoise_fn.extra",
+        ),
+        (
+            lambda c: c["diffusion"].__setitem__("denoise_fn.init_conv.bias", torch.zeros(3)),
+            "shape",
+            "denoise_fn.init_conv.bias",
+        ),
         (lambda c: c.__setitem__("diffusion", [1, 2]), "not a state dict", None),
     ],
 )
@@ -124,9 +130,12 @@ def test_packaged_face_location_weights_have_the_published_sha256():
     assert hashlib.sha256(raw).hexdigest() == FACE_LOC_SHA256
     encoder = load_face_location_weights(FaceLocationEncoder())
     # pipeline.md Appendix A and a2v_fdm.md §3.2 sanity values
-    torch.testing.assert_close(encoder.conv1.weight[0, 0, 0, :3], torch.tensor([-0.1889, -0.1658, -0.1631]),
-                               atol=1e-4, rtol=0)
-    torch.testing.assert_close(encoder.conv2.bias[-3:], torch.tensor([0.0440, -0.0815, -0.1141]), atol=1e-4, rtol=0)
+    torch.testing.assert_close(
+        encoder.conv1.weight[0, 0, 0, :3], torch.tensor([-0.1889, -0.1658, -0.1631]), atol=1e-4, rtol=0
+    )
+    torch.testing.assert_close(
+        encoder.conv2.bias[-3:], torch.tensor([0.0440, -0.0815, -0.1141]), atol=1e-4, rtol=0
+    )
     torch.testing.assert_close(encoder.conv1.bias[:3], torch.tensor([0.11377482, 0.33296368, -0.18156008]))
 
 

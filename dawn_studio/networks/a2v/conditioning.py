@@ -1,4 +1,4 @@
-"""Per-frame conditioning of the U-Net: cross-attention to one condition token, and the residual block using it.
+"""Per-frame conditioning of the U-Net: cross-attention to one condition token, and its residual block.
 
 The reference attends from every latent position of a frame to two keys: a learned null token and
 that frame's condition token (cosine similarity with learned per-dimension scales). With two keys
@@ -18,7 +18,13 @@ class CrossAttention(nn.Module):
     """Cosine-similarity attention of (N, L, dim) queries to a null key and one context token per N."""
 
     def __init__(
-        self, dim: int, out_dim: int, context_dim: int, heads: int = 8, dim_head: int = 8, scale: float = 8.0,
+        self,
+        dim: int,
+        out_dim: int,
+        context_dim: int,
+        heads: int = 8,
+        dim_head: int = 8,
+        scale: float = 8.0,
     ) -> None:
         super().__init__()
         inner = heads * dim_head
@@ -58,9 +64,18 @@ class ConditionedResnetBlock(nn.Module):
     """
 
     def __init__(
-        self, dim: int, dim_out: int, *, groups: int, time_dim: int | None = None,
-        audio_dim: int = 1024, pose_dim: int = 6, eye_dim: int = 2,
-        heads: int = 8, dim_head: int = 8, scale: float = 8.0,
+        self,
+        dim: int,
+        dim_out: int,
+        *,
+        groups: int,
+        time_dim: int | None = None,
+        audio_dim: int = 1024,
+        pose_dim: int = 6,
+        eye_dim: int = 2,
+        heads: int = 8,
+        dim_head: int = 8,
+        scale: float = 8.0,
     ) -> None:
         super().__init__()
         self.split = (audio_dim, pose_dim, eye_dim)
@@ -80,7 +95,10 @@ class ConditionedResnetBlock(nn.Module):
         self.res_conv = nn.Conv3d(dim, dim_out, 1) if dim != dim_out else nn.Identity()
 
     def forward(
-        self, x: torch.Tensor, time_emb: torch.Tensor | None = None, cond: torch.Tensor | None = None,
+        self,
+        x: torch.Tensor,
+        time_emb: torch.Tensor | None = None,
+        cond: torch.Tensor | None = None,
     ) -> torch.Tensor:
         if self.time_mlp is None or time_emb is None or cond is None:
             return self.block2(self.block1(x)) + self.res_conv(x)
@@ -92,7 +110,9 @@ class ConditionedResnetBlock(nn.Module):
         def attend(attention: CrossAttention, mlp: nn.Module, part: torch.Tensor) -> torch.Tensor:
             return attention(queries, mlp(part).reshape(b * frames, -1))
 
-        hc = attend(self.cross_attn_pose, self.pose_mlp, pose) + attend(self.cross_attn_aud, self.audio_mlp, audio)
+        hc = attend(self.cross_attn_pose, self.pose_mlp, pose) + attend(
+            self.cross_attn_aud, self.audio_mlp, audio
+        )
         hc = hc + attend(self.cross_attn_eye, self.eye_mlp, eye)
         hc = hc.reshape(b, frames, height, width, -1).permute(0, 4, 1, 2, 3)
         h = self.block1(x, (scale, shift))

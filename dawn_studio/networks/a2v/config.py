@@ -15,7 +15,7 @@ BBoxAxes = Literal["fixed", "reference"]
 
 @dataclass(frozen=True)
 class UnetConfig:
-    """Widths and attention settings of the 3D U-Net denoiser (``checkpoint["diffusion"]["denoise_fn.*"]``)."""
+    """Widths and attention settings of the 3D U-Net denoiser (``denoise_fn.*`` of the checkpoint)."""
 
     dim: int = 64
     dim_mults: tuple[int, ...] = (1, 2, 4, 8)
@@ -60,9 +60,13 @@ class UnetConfig:
             raise ValueError("out_grid_dim + out_conf_dim must equal noise_channels")
         widths = [self.dim * m for m in self.dim_mults]
         if any(w % self.resnet_groups for w in widths):
-            raise ValueError(f"every level width {widths} must be divisible by resnet_groups={self.resnet_groups}")
+            raise ValueError(
+                f"every level width {widths} must be divisible by resnet_groups={self.resnet_groups}"
+            )
         if self.temporal_attention not in ("banded", "dense"):
-            raise ValueError(f"temporal_attention must be 'banded' or 'dense', not {self.temporal_attention!r}")
+            raise ValueError(
+                f"temporal_attention must be 'banded' or 'dense', not {self.temporal_attention!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -111,8 +115,17 @@ DAWN_256 = A2VConfig(image_size=256)
 TINY = A2VConfig(
     image_size=64,
     unet=UnetConfig(
-        dim=8, dim_mults=(1, 2), feature_channels=32, audio_dim=32, attn_heads=2, attn_dim_head=8,
-        cross_attn_heads=2, cross_attn_dim_head=4, init_kernel_size=3, resnet_groups=4, win_width=4,
+        dim=8,
+        dim_mults=(1, 2),
+        feature_channels=32,
+        audio_dim=32,
+        attn_heads=2,
+        attn_dim_head=8,
+        cross_attn_heads=2,
+        cross_attn_dim_head=4,
+        init_kernel_size=3,
+        resnet_groups=4,
+        win_width=4,
     ),
     diffusion=DiffusionConfig(sampling_timesteps=3),
 )

@@ -87,7 +87,7 @@ def ddim_sample(
         if on_step is not None:
             on_step(DDIMStep(index, len(pairs), t, t_next, img, pred_noise, x_start))
         sigma = eta * ((1 - alpha / alpha_next) * (1 - alpha_next) / (1 - alpha)).sqrt()
-        c = ((1 - alpha_next) - sigma ** 2).sqrt()
+        c = ((1 - alpha_next) - sigma**2).sqrt()
         img = x_start * alpha_next.sqrt() + c * pred_noise
         if t_next > 0:
             img = img + sigma * noise.draw(shape, device=device, dtype=torch.float32)

@@ -33,8 +33,14 @@ class GaussianDiffusion(nn.Module):
 
     @torch.no_grad()
     def sample(
-        self, image_cond: torch.Tensor, cond: torch.Tensor, *, noise: NoiseSource, cond_scale: float = 1.0,
-        sampling_timesteps: int | None = None, eta: float | None = None,
+        self,
+        image_cond: torch.Tensor,
+        cond: torch.Tensor,
+        *,
+        noise: NoiseSource,
+        cond_scale: float = 1.0,
+        sampling_timesteps: int | None = None,
+        eta: float | None = None,
         on_step: Callable[[DDIMStep], None] | None = None,
     ) -> torch.Tensor:
         """Generate (b, 3, T, h, w) in [-1, 1]: flow x, flow y, occlusion·2 − 1.
@@ -57,7 +63,14 @@ class GaussianDiffusion(nn.Module):
 
         steps = self.config.sampling_timesteps if sampling_timesteps is None else sampling_timesteps
         return ddim_sample(
-            denoise, shape, self.schedule(), timesteps=self.config.timesteps, sampling_timesteps=steps,
-            eta=self.config.ddim_eta if eta is None else eta, percentile=self.config.dynamic_thres_percentile,
-            noise=noise, device=cond.device, on_step=on_step,
+            denoise,
+            shape,
+            self.schedule(),
+            timesteps=self.config.timesteps,
+            sampling_timesteps=steps,
+            eta=self.config.ddim_eta if eta is None else eta,
+            percentile=self.config.dynamic_thres_percentile,
+            noise=noise,
+            device=cond.device,
+            on_step=on_step,
         )

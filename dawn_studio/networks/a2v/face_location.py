@@ -70,40 +70,48 @@ class FaceLocationEncoder(nn.Module):
         return F.relu(self.conv2(F.relu(self.conv1(mask))))
 
 
-def _decode(text: str, module: FaceLocationEncoder, *, source: str, sha256: str | None) -> dict[str, torch.Tensor]:
+def _decode(
+    text: str, module: FaceLocationEncoder, *, source: str, sha256: str | None
+) -> dict[str, torch.Tensor]:
     try:
         raw = base64.b64decode("".join(text.split()), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise CheckpointError(
-            "Face-location weights are not valid base64", path=source, section=FACE_LOC_SECTION,
+            "Face-location weights are not valid base64",
+            path=source,
+            section=FACE_LOC_SECTION,
         ) from exc
     if sha256 is not None and hashlib.sha256(raw).hexdigest() != sha256:
         raise CheckpointError(
-            "Face-location weights do not match their SHA-256 (damaged file?)", path=source, section=FACE_LOC_SECTION,
+            "Face-location weights do not match their SHA-256 (damaged file?)",
+            path=source,
+            section=FACE_LOC_SECTION,
         )
     shapes = {name: tuple(t.shape) for name, t in module.state_dict().items()}
     needed = sum(int(np.prod(s)) for s in shapes.values()) * 4
     if len(raw) != needed:
         raise CheckpointError(
             f"Face-location weights hold {len(raw)} bytes, this encoder needs {needed}",
-            path=source, section=FACE_LOC_SECTION,
+            path=source,
+            section=FACE_LOC_SECTION,
         )
     values = torch.from_numpy(np.frombuffer(raw, dtype="<f4").astype(np.float32))
     state, start = {}, 0
     for name, shape in shapes.items():
         count = int(np.prod(shape))
-        state[name] = values[start:start + count].reshape(shape).clone()
+        state[name] = values[start : start + count].reshape(shape).clone()
         start += count
     return state
 
 
 def encode_face_location_weights(module: FaceLocationEncoder) -> str:
-    """The package's file format: the tensors in state-dict order, float32 little-endian, base64, 96-char lines."""
+    """The packaged format: tensors in state-dict order, float32 little-endian, base64, 96-char lines."""
     raw = b"".join(
-        t.detach().cpu().to(torch.float32).numpy().astype("<f4").tobytes() for t in module.state_dict().values()
+        t.detach().cpu().to(torch.float32).numpy().astype("<f4").tobytes()
+        for t in module.state_dict().values()
     )
     text = base64.b64encode(raw).decode("ascii")
-    return "\n".join(text[i:i + 96] for i in range(0, len(text), 96)) + "\n"
+    return "\n".join(text[i : i + 96] for i in range(0, len(text), 96)) + "\n"
 
 
 def save_face_location_weights(module: FaceLocationEncoder, path: str | os.PathLike[str]) -> None:
@@ -111,7 +119,8 @@ def save_face_location_weights(module: FaceLocationEncoder, path: str | os.PathL
 
 
 def load_face_location_weights(
-    module: FaceLocationEncoder, path: str | os.PathLike[str] | None = None,
+    module: FaceLocationEncoder,
+    path: str | os.PathLike[str] | None = None,
 ) -> FaceLocationEncoder:
     """Fill ``module`` with the shipped seed-1234 weights (SHA-256 checked), or with a saved file."""
     if path is None:

@@ -30,7 +30,10 @@ class FlowDecoder(Protocol):
     def compute_fea(self, source_image: torch.Tensor) -> torch.Tensor: ...
 
     def forward_with_flow(
-        self, source_image: torch.Tensor, optical_flow: torch.Tensor, occlusion_map: torch.Tensor,
+        self,
+        source_image: torch.Tensor,
+        optical_flow: torch.Tensor,
+        occlusion_map: torch.Tensor,
     ) -> dict[str, torch.Tensor]: ...
 
 
@@ -61,7 +64,9 @@ class FlowDiffusion(nn.Module):
     """
 
     def __init__(
-        self, config: A2VConfig = DAWN_128, generator: nn.Module | None = None,
+        self,
+        config: A2VConfig = DAWN_128,
+        generator: nn.Module | None = None,
         face_loc_weights: str | os.PathLike[str] | bool = True,
     ) -> None:
         super().__init__()
@@ -69,7 +74,9 @@ class FlowDiffusion(nn.Module):
         self.diffusion = GaussianDiffusion(config.unet, config.diffusion)
         self.face_loc_emb = FaceLocationEncoder(config.face_loc_hidden, config.unet.face_loc_channels)
         if face_loc_weights is not False:
-            load_face_location_weights(self.face_loc_emb, None if face_loc_weights is True else face_loc_weights)
+            load_face_location_weights(
+                self.face_loc_emb, None if face_loc_weights is True else face_loc_weights
+            )
         self.generator = generator
 
     @property
@@ -78,8 +85,12 @@ class FlowDiffusion(nn.Module):
 
     # ---- conditioning ----------------------------------------------------------------------
     def condition(
-        self, audio: torch.Tensor, pose: torch.Tensor, eye: torch.Tensor,
-        init_pose: torch.Tensor | None = None, init_eye: torch.Tensor | None = None,
+        self,
+        audio: torch.Tensor,
+        pose: torch.Tensor,
+        eye: torch.Tensor,
+        init_pose: torch.Tensor | None = None,
+        init_eye: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Per-frame condition (b, T, audio + pose + eye) = [audio, pose − init_pose, eye − init_eye].
 
@@ -89,25 +100,35 @@ class FlowDiffusion(nn.Module):
         """
         c = self.config.unet
         if audio.ndim != 3 or audio.shape[-1] != c.audio_dim:
-            raise ValueError(f"audio features must be (batch, frames, {c.audio_dim}), got {tuple(audio.shape)}")
+            raise ValueError(
+                f"audio features must be (batch, frames, {c.audio_dim}), got {tuple(audio.shape)}"
+            )
         b, frames = audio.shape[:2]
         if frames < 1:
             raise ValueError("the audio features have no frames")
         if pose.ndim != 3 or pose.shape[0] != b or pose.shape[2] != frames or pose.shape[1] < c.pose_dim - 1:
-            raise ValueError(f"pose must be ({b}, {c.pose_dim}, {frames}) channels first, got {tuple(pose.shape)}")
+            raise ValueError(
+                f"pose must be ({b}, {c.pose_dim}, {frames}) channels first, got {tuple(pose.shape)}"
+            )
         if tuple(eye.shape) != (b, c.eye_dim, frames):
-            raise ValueError(f"eye must be ({b}, {c.eye_dim}, {frames}) channels first, got {tuple(eye.shape)}")
+            raise ValueError(
+                f"eye must be ({b}, {c.eye_dim}, {frames}) channels first, got {tuple(eye.shape)}"
+            )
         pose = pose[:, : c.pose_dim].permute(0, 2, 1).float()
         eye = eye.permute(0, 2, 1).float()
         if init_pose is None:
             base_pose = pose[:, :1].expand(-1, frames, -1)
         else:
             if init_pose.ndim != 2 or init_pose.shape[0] != b:
-                raise ValueError(f"init_pose must be ({b}, {c.pose_dim} or more), got {tuple(init_pose.shape)}")
+                raise ValueError(
+                    f"init_pose must be ({b}, {c.pose_dim} or more), got {tuple(init_pose.shape)}"
+                )
             base_pose = init_pose.float()[:, None, : c.pose_dim].expand(-1, frames, -1)
         if pose.shape[-1] != base_pose.shape[-1]:
             if pose.shape[-1] + 1 != base_pose.shape[-1]:
-                raise ValueError(f"init_pose has {base_pose.shape[-1]} values, the driving pose {pose.shape[-1]}")
+                raise ValueError(
+                    f"init_pose has {base_pose.shape[-1]} values, the driving pose {pose.shape[-1]}"
+                )
             pose = torch.cat((pose, base_pose[..., -1:]), dim=-1)
         if init_eye is None:
             base_eye = eye[:, :1].expand(-1, frames, -1)
@@ -129,14 +150,20 @@ class FlowDiffusion(nn.Module):
         location = self.face_location(bbox, source_image.shape[-1])
         if features.shape[-2:] != location.shape[-2:]:
             raise ValueError(
-                f"LFG features are {tuple(features.shape[-2:])} but the face location is {tuple(location.shape[-2:])}"
+                f"LFG features are {tuple(features.shape[-2:])}, "
+                f"the face location is {tuple(location.shape[-2:])}"
             )
         return torch.cat((features, location), dim=1).unsqueeze(2)
 
     # ---- generation ------------------------------------------------------------------------
     @torch.no_grad()
     def sample_flows(
-        self, image_cond: torch.Tensor, cond: torch.Tensor, *, noise: NoiseSource, cond_scale: float = 1.0,
+        self,
+        image_cond: torch.Tensor,
+        cond: torch.Tensor,
+        *,
+        noise: NoiseSource,
+        cond_scale: float = 1.0,
         on_step: Callable[[DDIMStep], None] | None = None,
     ) -> FlowSequence:
         """DDIM-sample the flow grid and occlusion for all T = cond.shape[1] frames at once."""
@@ -146,7 +173,10 @@ class FlowDiffusion(nn.Module):
 
     @torch.no_grad()
     def render(
-        self, source_image: torch.Tensor, flows: FlowSequence, frames_per_batch: int = 16,
+        self,
+        source_image: torch.Tensor,
+        flows: FlowSequence,
+        frames_per_batch: int = 16,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Decode every frame with the LFG: (video, warped), each (b, 3, T, S, S)."""
         generator = self._generator()
@@ -154,7 +184,9 @@ class FlowDiffusion(nn.Module):
         b, _, frames, h, w = flows.grid.shape
         grid = flows.grid.permute(0, 2, 3, 4, 1).reshape(b * frames, h, w, -1)
         occlusion = flows.occlusion.permute(0, 2, 1, 3, 4).reshape(b * frames, 1, h, w)
-        sources = source_image[:, None].expand(-1, frames, -1, -1, -1).reshape(b * frames, *source_image.shape[1:])
+        sources = (
+            source_image[:, None].expand(-1, frames, -1, -1, -1).reshape(b * frames, *source_image.shape[1:])
+        )
         video, warped = [], []
         for start in range(0, b * frames, max(1, frames_per_batch)):
             part = slice(start, start + frames_per_batch)
@@ -170,10 +202,20 @@ class FlowDiffusion(nn.Module):
 
     @torch.no_grad()
     def sample_video(
-        self, source_image: torch.Tensor, audio: torch.Tensor, pose: torch.Tensor, eye: torch.Tensor,
-        bbox: torch.Tensor, init_pose: torch.Tensor | None = None, init_eye: torch.Tensor | None = None, *,
-        cond_scale: float = 1.0, noise: NoiseSource | None = None, seed: int = DEFAULT_SEED,
-        on_step: Callable[[DDIMStep], None] | None = None, frames_per_batch: int = 16,
+        self,
+        source_image: torch.Tensor,
+        audio: torch.Tensor,
+        pose: torch.Tensor,
+        eye: torch.Tensor,
+        bbox: torch.Tensor,
+        init_pose: torch.Tensor | None = None,
+        init_eye: torch.Tensor | None = None,
+        *,
+        cond_scale: float = 1.0,
+        noise: NoiseSource | None = None,
+        seed: int = DEFAULT_SEED,
+        on_step: Callable[[DDIMStep], None] | None = None,
+        frames_per_batch: int = 16,
     ) -> GeneratedVideo:
         """The whole A2V stage (reference ``sample_one_video``); T is the number of audio frames.
 
@@ -186,7 +228,11 @@ class FlowDiffusion(nn.Module):
         if image_cond.shape[0] != cond.shape[0]:
             raise ValueError(f"portrait batch {image_cond.shape[0]} and audio batch {cond.shape[0]} differ")
         flows = self.sample_flows(
-            image_cond, cond, noise=noise or NoiseSource.seeded(seed), cond_scale=cond_scale, on_step=on_step,
+            image_cond,
+            cond,
+            noise=noise or NoiseSource.seeded(seed),
+            cond_scale=cond_scale,
+            on_step=on_step,
         )
         video, warped = self.render(source_image, flows, frames_per_batch)
         return GeneratedVideo(flows=flows, video=video, warped=warped)
@@ -200,4 +246,6 @@ class FlowDiffusion(nn.Module):
         if image.ndim != 4 or image.shape[1] != 3 or image.shape[2] != image.shape[3]:
             raise ValueError(f"source image must be (batch, 3, S, S) RGB, got {tuple(image.shape)}")
         if image.shape[-1] != self.config.image_size:
-            raise ValueError(f"source image is {image.shape[-1]} px, this model works at {self.config.image_size}")
+            raise ValueError(
+                f"source image is {image.shape[-1]} px, this model works at {self.config.image_size}"
+            )

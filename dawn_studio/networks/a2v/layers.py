@@ -10,7 +10,7 @@ from torch import nn
 
 
 class ChannelLayerNorm(nn.Module):
-    """LayerNorm over the channel axis of (b, C, T, H, W), no bias (reference ``LayerNorm``, key ``gamma``)."""
+    """LayerNorm over the channels of (b, C, T, H, W), no bias (reference ``LayerNorm``, key ``gamma``)."""
 
     def __init__(self, dim: int, eps: float = 1e-5) -> None:
         super().__init__()
@@ -72,7 +72,9 @@ class ConvBlock(nn.Module):
         self.norm = nn.GroupNorm(groups, dim_out)
 
     def forward(
-        self, x: torch.Tensor, scale_shift: tuple[torch.Tensor, torch.Tensor] | None = None,
+        self,
+        x: torch.Tensor,
+        scale_shift: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
         x = self.norm(self.proj(x))
         if scale_shift is not None:

@@ -16,7 +16,9 @@ class NoiseSource:
     """
 
     def __init__(
-        self, generator: torch.Generator | None = None, recorded: Sequence[torch.Tensor] | None = None,
+        self,
+        generator: torch.Generator | None = None,
+        recorded: Sequence[torch.Tensor] | None = None,
     ) -> None:
         if (generator is None) == (recorded is None):
             raise ValueError("give exactly one of generator and recorded")
@@ -40,10 +42,13 @@ class NoiseSource:
             value = self._recorded[self.drawn]
             if tuple(value.shape) != shape:
                 raise ValueError(
-                    f"replayed noise tensor {self.drawn} has shape {tuple(value.shape)}, the sampler needs {shape}"
+                    f"replayed noise tensor {self.drawn} has shape {tuple(value.shape)}, "
+                    f"the sampler needs {shape}"
                 )
         else:
             assert self.generator is not None
-            value = torch.randn(shape, generator=self.generator, device=self.generator.device, dtype=torch.float32)
+            value = torch.randn(
+                shape, generator=self.generator, device=self.generator.device, dtype=torch.float32
+            )
         self.drawn += 1
         return value.to(device=device, dtype=dtype)

@@ -1,4 +1,4 @@
-"""The cosine noise schedule and the quantities derived from it (the 12 ``checkpoint["diffusion"]`` buffers)."""
+"""The cosine noise schedule and what derives from it (the 12 schedule buffers of the checkpoint)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,18 @@ import math
 import torch
 
 SCHEDULE_BUFFERS = (
-    "betas", "alphas_cumprod", "alphas_cumprod_prev", "sqrt_alphas_cumprod", "sqrt_one_minus_alphas_cumprod",
-    "log_one_minus_alphas_cumprod", "sqrt_recip_alphas_cumprod", "sqrt_recipm1_alphas_cumprod",
-    "posterior_variance", "posterior_log_variance_clipped", "posterior_mean_coef1", "posterior_mean_coef2",
+    "betas",
+    "alphas_cumprod",
+    "alphas_cumprod_prev",
+    "sqrt_alphas_cumprod",
+    "sqrt_one_minus_alphas_cumprod",
+    "log_one_minus_alphas_cumprod",
+    "sqrt_recip_alphas_cumprod",
+    "sqrt_recipm1_alphas_cumprod",
+    "posterior_variance",
+    "posterior_log_variance_clipped",
+    "posterior_mean_coef1",
+    "posterior_mean_coef2",
 )
 
 
@@ -47,7 +56,7 @@ def schedule_buffers(timesteps: int, s: float = 0.008) -> dict[str, torch.Tensor
 
 
 def ddim_time_pairs(timesteps: int, sampling_timesteps: int) -> list[tuple[int, int]]:
-    """(t, t_next) pairs of the DDIM loop: int-truncated float32 linspace(0, T, S + 2) minus its last value."""
+    """(t, t_next) pairs of the DDIM loop: int-truncated float32 linspace(0, T, S + 2) minus the last."""
     times = torch.linspace(0.0, timesteps, sampling_timesteps + 2)[:-1].int().tolist()
     times = list(reversed(times))
     return list(zip(times[:-1], times[1:], strict=True))

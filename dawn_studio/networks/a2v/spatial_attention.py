@@ -15,7 +15,7 @@ class SpatialLinearAttention(nn.Module):
         hidden = heads * dim_head
         self.heads = heads
         self.dim_head = dim_head
-        self.scale = dim_head ** -0.5
+        self.scale = dim_head**-0.5
         self.to_qkv = nn.Conv2d(dim, hidden * 3, 1, bias=False)
         self.to_out = nn.Conv2d(hidden, dim, 1)
 
@@ -39,7 +39,7 @@ class SpatialAttention(nn.Module):
         super().__init__()
         self.heads = heads
         self.dim_head = dim_head
-        self.scale = dim_head ** -0.5
+        self.scale = dim_head**-0.5
         self.to_qkv = nn.Linear(dim, heads * dim_head * 3, bias=False)
         self.to_out = nn.Linear(heads * dim_head, dim, bias=False)
 

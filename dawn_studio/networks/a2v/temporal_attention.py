@@ -96,7 +96,9 @@ class RelativePositionBias(nn.Module):
         return TemporalBias(band=band, window=w, dense=full)
 
 
-def dense_band_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+def dense_band_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor
+) -> torch.Tensor:
     """Reference formulation: full (..., h, T, T) scores plus the masked bias, softmax, weighted values."""
     sim = torch.einsum("...id,...jd->...ij", q, k) + bias
     sim = sim - sim.amax(dim=-1, keepdim=True)
@@ -118,7 +120,12 @@ def _band_mask(band: torch.Tensor, window: int, queries: int, keys: int, key_sta
 
 
 def banded_attention(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, band: torch.Tensor, window: int, tile: int | None = None,
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    band: torch.Tensor,
+    window: int,
+    tile: int | None = None,
 ) -> torch.Tensor:
     """The same function as :func:`dense_band_attention`, evaluated over the band only.
 
@@ -141,7 +148,9 @@ def banded_attention(
         return x.unfold(-2, span, tile).transpose(-1, -2)
 
     relative = _band_mask(band, window, tile, span, -window)  # same for every tile
-    key_frame = torch.arange(tiles, device=q.device)[:, None] * tile - window + torch.arange(span, device=q.device)
+    key_frame = (
+        torch.arange(tiles, device=q.device)[:, None] * tile - window + torch.arange(span, device=q.device)
+    )
     valid = (key_frame >= 0) & (key_frame < frames)  # (tiles, span)
     mask = relative[:, None].masked_fill(~valid[None, :, None, :], torch.finfo(band.dtype).min).to(q.dtype)
     out = F.scaled_dot_product_attention(q_t, windows(k), windows(v), attn_mask=mask, scale=1.0)
@@ -152,13 +161,17 @@ class TemporalAttention(nn.Module):
     """Multi-head attention across frames with rotary positions and the banded relative bias."""
 
     def __init__(
-        self, dim: int, rotary_emb: RotaryEmbedding, heads: int = 8, dim_head: int = 32,
+        self,
+        dim: int,
+        rotary_emb: RotaryEmbedding,
+        heads: int = 8,
+        dim_head: int = 32,
         impl: TemporalAttentionImpl = "banded",
     ) -> None:
         super().__init__()
         self.heads = heads
         self.dim_head = dim_head
-        self.scale = dim_head ** -0.5
+        self.scale = dim_head**-0.5
         self.impl = impl
         self.rotary_emb = rotary_emb
         self.to_qkv = nn.Linear(dim, heads * dim_head * 3, bias=False)
@@ -180,7 +193,9 @@ class TemporalAttention(nn.Module):
             k = torch.cat((RotaryEmbedding.rotate(k[..., :rot], cos, sin), k[..., rot:]), dim=-1)
         if self.impl == "dense":
             if pos_bias.dense is None:
-                raise ValueError("dense temporal attention needs the dense bias (RelativePositionBias(dense=True))")
+                raise ValueError(
+                    "dense temporal attention needs the dense bias (RelativePositionBias(dense=True))"
+                )
             out = dense_band_attention(q, k, v, pos_bias.dense)
         else:
             out = banded_attention(q, k, v, pos_bias.band, pos_bias.window)

@@ -39,27 +39,48 @@ class Unet3D(nn.Module):
 
         def resnet(dim: int, dim_out: int, conditioned: bool = True) -> ConditionedResnetBlock:
             return ConditionedResnetBlock(
-                dim, dim_out, groups=c.resnet_groups, time_dim=c.time_dim if conditioned else None,
-                audio_dim=c.audio_dim, pose_dim=c.pose_dim, eye_dim=c.eye_dim,
-                heads=c.cross_attn_heads, dim_head=c.cross_attn_dim_head, scale=c.cross_attn_scale,
+                dim,
+                dim_out,
+                groups=c.resnet_groups,
+                time_dim=c.time_dim if conditioned else None,
+                audio_dim=c.audio_dim,
+                pose_dim=c.pose_dim,
+                eye_dim=c.eye_dim,
+                heads=c.cross_attn_heads,
+                dim_head=c.cross_attn_dim_head,
+                scale=c.cross_attn_scale,
             )
 
         self.time_rel_pos_bias = RelativePositionBias(
-            c.attn_heads, c.rel_pos_buckets, c.rel_pos_max_distance, c.win_width,
+            c.attn_heads,
+            c.rel_pos_buckets,
+            c.rel_pos_max_distance,
+            c.win_width,
         )
         pad = c.init_kernel_size // 2
         self.init_conv = nn.Conv3d(
-            c.in_channels, c.dim, (1, c.init_kernel_size, c.init_kernel_size), padding=(0, pad, pad),
+            c.in_channels,
+            c.dim,
+            (1, c.init_kernel_size, c.init_kernel_size),
+            padding=(0, pad, pad),
         )
         self.init_temporal_attn = temporal(c.dim)
         self.time_mlp = nn.Sequential(
-            SinusoidalTimeEmbedding(c.dim), nn.Linear(c.dim, c.time_dim), nn.GELU(), nn.Linear(c.time_dim, c.time_dim),
+            SinusoidalTimeEmbedding(c.dim),
+            nn.Linear(c.dim, c.time_dim),
+            nn.GELU(),
+            nn.Linear(c.time_dim, c.time_dim),
         )
         self.downs = nn.ModuleList(
-            nn.ModuleList([
-                resnet(dim_in, dim_out), resnet(dim_out, dim_out), spatial_linear(dim_out), temporal(dim_out),
-                downsample(dim_out) if i < levels - 1 else nn.Identity(),
-            ])
+            nn.ModuleList(
+                [
+                    resnet(dim_in, dim_out),
+                    resnet(dim_out, dim_out),
+                    spatial_linear(dim_out),
+                    temporal(dim_out),
+                    downsample(dim_out) if i < levels - 1 else nn.Identity(),
+                ]
+            )
             for i, (dim_in, dim_out) in enumerate(in_out)
         )
         mid = dims[-1]
@@ -69,14 +90,21 @@ class Unet3D(nn.Module):
         self.mid_temporal_attn = temporal(mid)
         self.mid_block2 = resnet(mid, mid)
         self.ups = nn.ModuleList(
-            nn.ModuleList([
-                resnet(dim_out * 2, dim_in), resnet(dim_in, dim_in), spatial_linear(dim_in), temporal(dim_in),
-                upsample(dim_in) if i < levels - 1 else nn.Identity(),
-            ])
+            nn.ModuleList(
+                [
+                    resnet(dim_out * 2, dim_in),
+                    resnet(dim_in, dim_in),
+                    spatial_linear(dim_in),
+                    temporal(dim_in),
+                    upsample(dim_in) if i < levels - 1 else nn.Identity(),
+                ]
+            )
             for i, (dim_in, dim_out) in enumerate(reversed(in_out))
         )
         self.final_conv = nn.Sequential(resnet(c.dim * 2, c.dim, False), nn.Conv3d(c.dim, c.out_grid_dim, 1))
-        self.occlusion_map = nn.Sequential(resnet(c.dim * 2, c.dim, False), nn.Conv3d(c.dim, c.out_conf_dim, 1))
+        self.occlusion_map = nn.Sequential(
+            resnet(c.dim * 2, c.dim, False), nn.Conv3d(c.dim, c.out_conf_dim, 1)
+        )
 
     def _init_conv(self, x_noisy: torch.Tensor, image_cond: torch.Tensor) -> torch.Tensor:
         """init_conv(cat(x_noisy, image_cond)) as two convolutions, the constant part once per frame it has.
@@ -91,7 +119,11 @@ class Unet3D(nn.Module):
         return noisy + constant
 
     def forward(
-        self, x_noisy: torch.Tensor, image_cond: torch.Tensor, time: torch.Tensor, cond: torch.Tensor,
+        self,
+        x_noisy: torch.Tensor,
+        image_cond: torch.Tensor,
+        time: torch.Tensor,
+        cond: torch.Tensor,
     ) -> torch.Tensor:
         """Predicted noise (b, 3, T, h, w).
 
@@ -100,7 +132,9 @@ class Unet3D(nn.Module):
         """
         frames = x_noisy.shape[2]
         self._check_inputs(x_noisy, image_cond, time, cond)
-        pos_bias = self.time_rel_pos_bias(frames, x_noisy.device, dense=self.config.temporal_attention == "dense")
+        pos_bias = self.time_rel_pos_bias(
+            frames, x_noisy.device, dense=self.config.temporal_attention == "dense"
+        )
         x = self._init_conv(x_noisy, image_cond)
         r = x
         x = self.init_temporal_attn(x, pos_bias=pos_bias)
@@ -128,7 +162,11 @@ class Unet3D(nn.Module):
         return torch.cat((self.final_conv(x), self.occlusion_map(x)), dim=1)
 
     def forward_with_cond_scale(
-        self, x_noisy: torch.Tensor, image_cond: torch.Tensor, time: torch.Tensor, cond: torch.Tensor,
+        self,
+        x_noisy: torch.Tensor,
+        image_cond: torch.Tensor,
+        time: torch.Tensor,
+        cond: torch.Tensor,
         cond_scale: float = 1.0,
     ) -> torch.Tensor:
         """Classifier-free guidance: ``null + (cond - null)·scale`` with an all-zero null condition.
@@ -139,22 +177,33 @@ class Unet3D(nn.Module):
             return self(x_noisy, image_cond, time, cond)
         b = x_noisy.shape[0]
         both = self(
-            torch.cat((x_noisy, x_noisy)), torch.cat((image_cond, image_cond)), torch.cat((time, time)),
+            torch.cat((x_noisy, x_noisy)),
+            torch.cat((image_cond, image_cond)),
+            torch.cat((time, time)),
             torch.cat((cond, torch.zeros_like(cond))),
         )
         logits, null = both[:b], both[b:]
         return null + (logits - null) * cond_scale
 
     def _check_inputs(
-        self, x_noisy: torch.Tensor, image_cond: torch.Tensor, time: torch.Tensor, cond: torch.Tensor,
+        self,
+        x_noisy: torch.Tensor,
+        image_cond: torch.Tensor,
+        time: torch.Tensor,
+        cond: torch.Tensor,
     ) -> None:
         c = self.config
         if x_noisy.ndim != 5 or x_noisy.shape[1] != c.noise_channels:
             raise ValueError(f"x_noisy must be (b, {c.noise_channels}, T, h, w), got {tuple(x_noisy.shape)}")
         b, _, frames, height, width = x_noisy.shape
         cond_channels = c.feature_channels + c.face_loc_channels
-        if (image_cond.ndim != 5 or image_cond.shape[0] != b or image_cond.shape[1] != cond_channels
-                or image_cond.shape[2] not in (1, frames) or tuple(image_cond.shape[3:]) != (height, width)):
+        if (
+            image_cond.ndim != 5
+            or image_cond.shape[0] != b
+            or image_cond.shape[1] != cond_channels
+            or image_cond.shape[2] not in (1, frames)
+            or tuple(image_cond.shape[3:]) != (height, width)
+        ):
             raise ValueError(
                 f"image_cond must be ({b}, {cond_channels}, 1 or {frames}, {height}, {width}), "
                 f"got {tuple(image_cond.shape)}"

@@ -19,7 +19,7 @@ DIFFUSION_SECTION = "diffusion"
 
 
 def load_diffusion_weights(diffusion: GaussianDiffusion, path: str | os.PathLike[str]) -> GaussianDiffusion:
-    """Strictly load ``checkpoint["diffusion"]`` of a published file into ``diffusion``; CheckpointError if unusable."""
+    """Strictly load ``checkpoint["diffusion"]`` of a published file; CheckpointError if unusable."""
     checkpoint = read_checkpoint(path)
     state = checkpoint_section(checkpoint, DIFFUSION_SECTION, path=path)
     return load_strict(diffusion, state, path=path, section=DIFFUSION_SECTION)
