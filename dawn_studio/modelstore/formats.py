@@ -1,0 +1,67 @@
+"""Cheap format checks by file type, so that an HTML error page, a truncated zip or a text file saved
+under a weight file's name is refused even when no checksum is published. Nothing is unpickled."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import yaml
+
+_TORCH_SUFFIXES = (".pth", ".pth.tar", ".pt", ".bin", ".ckpt")
+_HTML_STARTS = (b"<!doctype", b"<html", b"<?xml", b"<head", b"<body")
+_MAX_TEXT = 16 << 20
+
+
+def format_problem(path: Path, name: str | None = None) -> str | None:
+    """None if ``path`` looks like what a file called ``name`` (default: its own name) must be;
+    otherwise a short reason ("an HTML page, not a model file")."""
+    name = (name or path.name).lower()
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(64)
+    except OSError as exc:
+        return f"unreadable ({exc.strerror or exc})"
+    if not head:
+        return "empty file"
+    if head.lstrip().lower().startswith(_HTML_STARTS):
+        return "an HTML page (probably an error page from the server), not a model file"
+    if name.endswith(_TORCH_SUFFIXES):
+        return _torch_problem(path, head)
+    if name.endswith(".pkl"):
+        return None if _is_pickle(head) else "not a Python pickle"
+    if name.endswith((".yaml", ".yml")):
+        return _text_problem(path, lambda text: yaml.safe_load(text), "YAML")
+    if name.endswith(".json"):
+        return _text_problem(path, json.loads, "JSON")
+    return None
+
+
+def _is_pickle(head: bytes) -> bool:
+    return len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5
+
+
+def _torch_problem(path: Path, head: bytes) -> str | None:
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(path) as archive:  # reads only the central directory
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError):
+            return "a damaged or truncated PyTorch archive"
+        if any(n.endswith("data.pkl") for n in names):
+            return None
+        return "a zip file that is not a PyTorch checkpoint"
+    if _is_pickle(head):
+        return None  # legacy (pre-1.6) torch.save format
+    return "not a PyTorch checkpoint"
+
+
+def _text_problem(path: Path, parse, kind: str) -> str | None:
+    if path.stat().st_size > _MAX_TEXT:
+        return f"too large for a {kind} settings file"
+    try:
+        value = parse(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError, yaml.YAMLError):
+        return f"not valid {kind}"
+    return None if isinstance(value, dict) else f"{kind} without the expected settings"
