@@ -53,10 +53,14 @@ BLINK_VALUE_RANGE = ((0.0, 0.0), (1.0, 1.0))
 POSE_INPUT_RANGE = ((-90.0, -90.0, -90.0, 1e-6, -60.0, -60.0), (90.0, 90.0, 90.0, 0.01, 180.0, 180.0))
 BLINK_INPUT_RANGE = ((0.0, 0.0), (1.0, 1.0))
 _UNITS = {
-    "yaw": "degrees", "pitch": "degrees", "roll": "degrees",
+    "yaw": "degrees",
+    "pitch": "degrees",
+    "roll": "degrees",
     "scale": "3DDFA scale (about 5e-4 for a face filling the crop)",
-    "tx": "pixels of the 120-px face crop", "ty": "pixels of the 120-px face crop",
-    "eye_left": "eye-opening ratio (about 0.3 open, 0 closed)", "eye_right": "eye-opening ratio (about 0.3 open, 0 closed)",
+    "tx": "pixels of the 120-px face crop",
+    "ty": "pixels of the 120-px face crop",
+    "eye_left": "eye-opening ratio (about 0.3 open, 0 closed)",
+    "eye_right": "eye-opening ratio (about 0.3 open, 0 closed)",
 }
 
 
@@ -91,15 +95,24 @@ class MotionControls:
     still_head: bool = False
 
     def __post_init__(self) -> None:
-        limits = {"head_motion": MAX_STRENGTH, "rotation_strength": MAX_STRENGTH,
-                  "translation_strength": MAX_STRENGTH, "blink_strength": MAX_STRENGTH, "variety": MAX_VARIETY}
+        limits = {
+            "head_motion": MAX_STRENGTH,
+            "rotation_strength": MAX_STRENGTH,
+            "translation_strength": MAX_STRENGTH,
+            "blink_strength": MAX_STRENGTH,
+            "variety": MAX_VARIETY,
+        }
         for name, high in limits.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise MotionError(f"{_label(name)} must be a number, got {value!r}")
             if not 0.0 <= value <= high:
                 raise MotionError(f"{_label(name)} must be between 0 and {high:g}, got {value:g}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or not 0 <= self.seed < 2**63:
+        if (
+            isinstance(self.seed, bool)
+            or not isinstance(self.seed, (int, np.integer))
+            or not 0 <= self.seed < 2**63
+        ):
             raise MotionError(f"Seed must be a whole number from 0 to {2**63 - 1}, got {self.seed!r}")
         if not isinstance(self.still_head, (bool, np.bool_)):
             raise MotionError(f"Still head must be on or off, got {self.still_head!r}")
@@ -123,7 +136,9 @@ class MotionControls:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise MotionError(f"Unknown motion control(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+            raise MotionError(
+                f"Unknown motion control(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+            )
         return cls(**dict(data))
 
 
@@ -144,9 +159,11 @@ class PortraitState:
 
     @classmethod
     def from_preprocessing(cls, init_pose: Any, init_eye_bbox: Any) -> PortraitState:
-        """From the preprocessing results ``init_pose`` (1, 7) and ``init_eye_bbox`` (1, 8); tz/bbox unused."""
-        return cls(np.asarray(init_pose, dtype=np.float64).reshape(-1)[:6],
-                   np.asarray(init_eye_bbox, dtype=np.float64).reshape(-1)[:2])
+        """From preprocessing's ``init_pose`` (1, 7) and ``init_eye_bbox`` (1, 8); tz and bbox unused."""
+        return cls(
+            np.asarray(init_pose, dtype=np.float64).reshape(-1)[:6],
+            np.asarray(init_eye_bbox, dtype=np.float64).reshape(-1)[:2],
+        )
 
     @classmethod
     def fallback(cls) -> PortraitState:
@@ -174,7 +191,9 @@ class MotionSequences:
         pose = np.ascontiguousarray(self.pose, dtype=np.float32)
         blink = np.ascontiguousarray(self.blink, dtype=np.float32)
         if pose.ndim != 2 or pose.shape[1] != 6 or blink.ndim != 2 or blink.shape[1] != 2:
-            raise MotionError(f"Motion needs pose (frames, 6) and blink (frames, 2), got {pose.shape} and {blink.shape}")
+            raise MotionError(
+                f"Motion needs pose (frames, 6) and blink (frames, 2), got {pose.shape} and {blink.shape}"
+            )
         if pose.shape[0] != blink.shape[0]:
             raise MotionError(f"Pose has {pose.shape[0]} frames but blink has {blink.shape[0]}")
         object.__setattr__(self, "pose", pose)
@@ -187,8 +206,13 @@ class MotionSequences:
 
 # ---- generation -------------------------------------------------------------------------
 def generate_raw_motion(
-    pose_model: PBNet, blink_model: PBNet, audio_features: Any, portrait: PortraitState, *,
-    seed: int = DEFAULT_SEED, variety: float = 1.0,
+    pose_model: PBNet,
+    blink_model: PBNet,
+    audio_features: Any,
+    portrait: PortraitState,
+    *,
+    seed: int = DEFAULT_SEED,
+    variety: float = 1.0,
 ) -> MotionSequences:
     """PBNet's pose and blink for every frame of ``audio_features`` ``(F, dim)`` at 25 fps.
 
@@ -201,19 +225,30 @@ def generate_raw_motion(
     except (TypeError, ValueError):
         raise MotionError("Audio features must be a table of numbers (frames, dim)") from None
     if audio.dim() != 2 or audio.shape[0] < 1:
-        raise MotionError(f"Audio features must be an array (frames, dim) with frames ≥ 1, got {tuple(audio.shape)}")
+        raise MotionError(
+            f"Audio features must be an array (frames, dim) with frames ≥ 1, got {tuple(audio.shape)}"
+        )
     if not torch.isfinite(audio).all():
         raise MotionError("Audio features contain missing or infinite values")
     generator = torch.Generator().manual_seed(int(seed))
     result = generate_pose_blink(
-        pose_model, blink_model, torch.from_numpy(portrait.pose), torch.from_numpy(portrait.blink), audio,
-        generator=generator, fact=float(variety),
+        pose_model,
+        blink_model,
+        torch.from_numpy(portrait.pose),
+        torch.from_numpy(portrait.blink),
+        audio,
+        generator=generator,
+        fact=float(variety),
     )
     return MotionSequences(result.dri_pose.cpu().numpy(), result.dri_blink.cpu().numpy())
 
 
 def _shape_deviation(
-    raw: np.ndarray, initial: np.ndarray, factor: float, delta_limit: np.ndarray, value_range: tuple,
+    raw: np.ndarray,
+    initial: np.ndarray,
+    factor: float,
+    delta_limit: np.ndarray,
+    value_range: tuple,
 ) -> np.ndarray:
     """``initial + factor · (raw − initial)``; amplification clamped, factors 0 and 1 exact."""
     if factor == 1.0:
@@ -229,7 +264,9 @@ def _shape_deviation(
     return np.clip(shaped, low, high).astype(np.float32)
 
 
-def apply_controls(raw: MotionSequences, portrait: PortraitState, controls: MotionControls) -> MotionSequences:
+def apply_controls(
+    raw: MotionSequences, portrait: PortraitState, controls: MotionControls
+) -> MotionSequences:
     """Shape raw (generated or imported) sequences with the strength controls.
 
     Each strength scales the deviation from the portrait's own state: 0 gives the portrait's
@@ -240,22 +277,34 @@ def apply_controls(raw: MotionSequences, portrait: PortraitState, controls: Moti
     pose = np.empty_like(raw.pose)
     limits = np.asarray(POSE_DELTA_LIMITS)
     low, high = np.asarray(POSE_VALUE_RANGE[0]), np.asarray(POSE_VALUE_RANGE[1])
-    for columns, factor in ((ROTATION_COLUMNS, controls.rotation_factor),
-                            (TRANSLATION_COLUMNS, controls.translation_factor)):
+    for columns, factor in (
+        (ROTATION_COLUMNS, controls.rotation_factor),
+        (TRANSLATION_COLUMNS, controls.translation_factor),
+    ):
         pose[:, columns] = _shape_deviation(
-            raw.pose[:, columns], portrait.pose[columns], factor, limits[columns], (low[columns], high[columns]),
+            raw.pose[:, columns],
+            portrait.pose[columns],
+            factor,
+            limits[columns],
+            (low[columns], high[columns]),
         )
-    blink = _shape_deviation(raw.blink, portrait.blink, controls.blink_strength,
-                             np.full(2, BLINK_DELTA_LIMIT), BLINK_VALUE_RANGE)
+    blink = _shape_deviation(
+        raw.blink, portrait.blink, controls.blink_strength, np.full(2, BLINK_DELTA_LIMIT), BLINK_VALUE_RANGE
+    )
     return MotionSequences(pose, blink)
 
 
 def generate_motion(
-    pose_model: PBNet, blink_model: PBNet, audio_features: Any, portrait: PortraitState, controls: MotionControls,
+    pose_model: PBNet,
+    blink_model: PBNet,
+    audio_features: Any,
+    portrait: PortraitState,
+    controls: MotionControls,
 ) -> MotionSequences:
     """Generate with the controls' seed and variety, then apply their strengths."""
-    raw = generate_raw_motion(pose_model, blink_model, audio_features, portrait,
-                              seed=controls.seed, variety=controls.variety)
+    raw = generate_raw_motion(
+        pose_model, blink_model, audio_features, portrait, seed=controls.seed, variety=controls.variety
+    )
     return apply_controls(raw, portrait, controls)
 
 
@@ -269,7 +318,11 @@ def validate_curve(values: Any, kind: CurveKind, frames: int) -> np.ndarray:
         raise MotionError(f"The {kind} curve must be a table of numbers") from None
     width = len(columns)
     if array.ndim != 2 or array.shape[1] != width:
-        hint = " (it looks transposed: one row per frame is expected)" if array.ndim == 2 and array.shape[0] == width else ""
+        hint = (
+            " (it looks transposed: one row per frame is expected)"
+            if array.ndim == 2 and array.shape[0] == width
+            else ""
+        )
         raise MotionError(
             f"The {kind} curve must have one row per frame and {width} columns ({', '.join(columns)}), "
             f"got shape {array.shape}{hint}"
@@ -281,7 +334,9 @@ def validate_curve(values: Any, kind: CurveKind, frames: int) -> np.ndarray:
         )
     bad_rows = np.flatnonzero(~np.isfinite(array).all(axis=1))
     if bad_rows.size:
-        raise MotionError(f"The {kind} curve has missing or non-numeric values (first at frame {bad_rows[0]})")
+        raise MotionError(
+            f"The {kind} curve has missing or non-numeric values (first at frame {bad_rows[0]})"
+        )
     low, high = (np.asarray(v) for v in (POSE_INPUT_RANGE if kind == "pose" else BLINK_INPUT_RANGE))
     for index, name in enumerate(columns):
         column = array[:, index]
@@ -349,7 +404,9 @@ def _read_csv(path: Path, columns: Sequence[str]) -> list[list[float]]:
     if not _is_number_row(header):
         missing = [name for name in columns if name not in header]
         if missing:
-            raise MotionError(f"{path.name} has no column(s) named {', '.join(missing)} (it has: {', '.join(header)})")
+            raise MotionError(
+                f"{path.name} has no column(s) named {', '.join(missing)} (it has: {', '.join(header)})"
+            )
         picks = [header.index(name) for name in columns]
         rows = rows[1:]
     table = []
@@ -371,7 +428,7 @@ def _is_number_row(cells: Sequence[str]) -> bool:
 
 
 def write_curve(path: str | os.PathLike[str], values: Any, kind: CurveKind) -> Path:
-    """Write a curve as ``.csv`` (with a header of column names) or ``.npy``; :func:`read_curve` reads it back."""
+    """Write a curve as ``.csv`` (header of column names) or ``.npy``; :func:`read_curve` reads it back."""
     columns = _columns(kind)
     array = np.asarray(values, dtype=np.float32)
     if array.ndim != 2 or array.shape[1] != len(columns):

@@ -67,22 +67,32 @@ def test_pbnet_generate(path) -> None:
     fixture = load_fixture(path)
     inputs = inputs_of(fixture)
     config = fixture["config"]
-    pose_range = (config.get("min_vals", [-90, -90, -90, 0, 0, 0]), config.get("max_vals", [90, 90, 90, 1, 720, 1080]))
+    pose_range = (
+        config.get("min_vals", [-90, -90, -90, 0, 0, 0]),
+        config.get("max_vals", [90, 90, 90, 1, 720, 1080]),
+    )
     if inputs.get("fallback", False):
         initial_pose, initial_blink = torch.tensor(FALLBACK_POSE), torch.tensor(FALLBACK_BLINK)
     else:
         initial_pose, initial_blink = inputs["init_pose_npy"], inputs["init_eye_bbox_npy"]
     # The port's own normalisation of the raw initial state gives the model inputs the reference used.
-    torch.testing.assert_close(normalise_pose(initial_pose, pose_range).reshape(1, 1, 6), inputs["init_pose"],
-                               rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(
+        normalise_pose(initial_pose, pose_range).reshape(1, 1, 6), inputs["init_pose"], rtol=1e-6, atol=1e-7
+    )
     torch.testing.assert_close(initial_blink.reshape(-1)[:2].float().reshape(1, 1, 2), inputs["init_blink"])
     audio = inputs["audio"]
     assert int(inputs["durations"].reshape(-1)[0]) == audio.shape[1]
 
     result = generate_pose_blink(
-        _filled_model(fixture, "pose"), _filled_model(fixture, "blink"), initial_pose, initial_blink, audio,
-        pose_noise=fixture["noise"]["z_pose"], blink_noise=fixture["noise"]["z_blink"],
-        fact=float(inputs.get("fact", 1.0)), pose_range=pose_range,
+        _filled_model(fixture, "pose"),
+        _filled_model(fixture, "blink"),
+        initial_pose,
+        initial_blink,
+        audio,
+        pose_noise=fixture["noise"]["z_pose"],
+        blink_noise=fixture["noise"]["z_blink"],
+        fact=float(inputs.get("fact", 1.0)),
+        pose_range=pose_range,
     )
     assert set(fixture["expected"]) <= {"output_pose", "output_blink", "dri_pose", "dri_blink"}
     for name in fixture["expected"]:

@@ -33,13 +33,38 @@ from dawn_studio.networks.pbnet.layers import RelativePositionBias, RotaryEmbedd
 
 # What the reference's training parser dumps (PyYAML default dumper: tuples get python tags).
 PUBLISHED_STYLE_OPTIONS = {
-    "expname": "exps", "folder": "exps/HDTF", "cuda": True, "gpu": "0", "ckpt": "", "batch_size": 40,
-    "num_epochs": 100000, "lr": 0.0004, "snapshot": 10000, "dataset": "hdtf", "num_frames": 200,
-    "max_len": -1, "min_len": -1, "num_seq_max": -1, "modelname": "cvae_transformerreemb5_rc_kl_reg",
-    "latent_dim": 256, "lambda_kl": 0.004, "lambda_rc": 1.0, "lambda_reg": 0.0005, "num_layers": 2,
-    "ff_size": 128, "max_distance": 128, "num_buckets": 128, "audio_latent_dim": 256, "first3": False,
-    "eye": "True", "activation": "gelu", "dropout": 0.1, "modeltype": "cvae", "archiname": "transformerreemb5",
-    "losses": ("rc", "kl", "reg"), "lambdas": {"rc": 1.0, "kl": 0.004, "reg": 0.0005},
+    "expname": "exps",
+    "folder": "exps/HDTF",
+    "cuda": True,
+    "gpu": "0",
+    "ckpt": "",
+    "batch_size": 40,
+    "num_epochs": 100000,
+    "lr": 0.0004,
+    "snapshot": 10000,
+    "dataset": "hdtf",
+    "num_frames": 200,
+    "max_len": -1,
+    "min_len": -1,
+    "num_seq_max": -1,
+    "modelname": "cvae_transformerreemb5_rc_kl_reg",
+    "latent_dim": 256,
+    "lambda_kl": 0.004,
+    "lambda_rc": 1.0,
+    "lambda_reg": 0.0005,
+    "num_layers": 2,
+    "ff_size": 128,
+    "max_distance": 128,
+    "num_buckets": 128,
+    "audio_latent_dim": 256,
+    "first3": False,
+    "eye": "True",
+    "activation": "gelu",
+    "dropout": 0.1,
+    "modeltype": "cvae",
+    "archiname": "transformerreemb5",
+    "losses": ("rc", "kl", "reg"),
+    "lambdas": {"rc": 1.0, "kl": 0.004, "reg": 0.0005},
 }
 
 
@@ -81,7 +106,10 @@ def test_malicious_options_are_rejected_without_running_anything(tmp_path: Path,
 
 
 def test_harmless_python_tags_are_read_as_plain_data() -> None:
-    text = yaml.dump({**PUBLISHED_STYLE_OPTIONS, "shape": (1, 2)}) + "device: !!python/object/apply:torch.device\n- cuda\n- 0\n"
+    text = (
+        yaml.dump({**PUBLISHED_STYLE_OPTIONS, "shape": (1, 2)})
+        + "device: !!python/object/apply:torch.device\n- cuda\n- 0\n"
+    )
     assert "!!python/tuple" in text
     options = parse_options(text)
     assert options["losses"] == ("rc", "kl", "reg")
@@ -158,13 +186,19 @@ def test_published_layout_written_like_the_reference_loads(tmp_path: Path) -> No
     initial = torch.rand(1, 6)
     noise = torch.randn(12, 1, 256)
     torch.testing.assert_close(
-        loaded.generate(initial, audio, noise=noise), reference.generate(initial, audio, noise=noise), rtol=0, atol=0,
+        loaded.generate(initial, audio, noise=noise),
+        reference.generate(initial, audio, noise=noise),
+        rtol=0,
+        atol=0,
     )
 
 
 def test_save_then_load_round_trip_in_published_format(tmp_path: Path) -> None:
     pose, blink = _random_model(TINY_POSE, 1), _random_model(TINY_BLINK, 2)
-    written = [save_pbnet(pose, model_dir(tmp_path, "pose"), "pose"), save_pbnet(blink, model_dir(tmp_path, "blink"), "blink")]
+    written = [
+        save_pbnet(pose, model_dir(tmp_path, "pose"), "pose"),
+        save_pbnet(blink, model_dir(tmp_path, "blink"), "blink"),
+    ]
     assert [p.name for _, p in written] == ["checkpoint_40000.pth.tar", "checkpoint_95000.pth.tar"]
     state = torch.load(written[0][1], weights_only=True)
     assert isinstance(state, dict) and list(state) == list(pose.state_dict())
@@ -175,8 +209,14 @@ def test_save_then_load_round_trip_in_published_format(tmp_path: Path) -> None:
     assert loaded_pose.config == TINY_POSE and loaded_blink.config == TINY_BLINK
     audio = _audio(9)
     results = [
-        generate_pose_blink(p, b, torch.tensor([5.0, -3.0, 1.0, 5e-4, 60.0, 70.0, -60.0]), torch.tensor([0.3, 0.28]),
-                            audio, generator=torch.Generator().manual_seed(7))
+        generate_pose_blink(
+            p,
+            b,
+            torch.tensor([5.0, -3.0, 1.0, 5e-4, 60.0, 70.0, -60.0]),
+            torch.tensor([0.3, 0.28]),
+            audio,
+            generator=torch.Generator().manual_seed(7),
+        )
         for p, b in ((pose, blink), (loaded_pose, loaded_blink))
     ]
     torch.testing.assert_close(results[0].dri_pose, results[1].dri_pose, rtol=0, atol=0)
@@ -232,13 +272,38 @@ def test_bucket_table_matches_the_spec() -> None:
     bias = RelativePositionBias(4, 128, 128, window=200)
     distance = torch.arange(0, 200)
     past = bias.buckets(distance, torch.zeros(1, dtype=torch.long))[:, 0]
-    expected = {0: 0, 31: 31, 32: 32, 33: 32, 34: 33, 54: 44, 56: 44, 57: 45, 118: 62, 122: 62, 123: 63, 199: 63}
+    expected = {
+        0: 0,
+        31: 31,
+        32: 32,
+        33: 32,
+        34: 33,
+        54: 44,
+        56: 44,
+        57: 45,
+        118: 62,
+        122: 62,
+        123: 63,
+        199: 63,
+    }
     assert {m: int(past[m]) for m in expected} == expected
     future = bias.buckets(torch.zeros(1, dtype=torch.long), distance)[0]
     assert int(future[1]) == 65 and int(future[40]) == 37 + 64 and int(future[150]) == 127
     small = RelativePositionBias(4, 32, 32, window=None)
     past = small.buckets(torch.arange(40), torch.zeros(1, dtype=torch.long))[:, 0]
-    assert [int(past[m]) for m in (7, 8, 9, 10, 16, 19, 20, 23, 26, 27, 39)] == [7, 8, 8, 9, 12, 12, 13, 14, 14, 15, 15]
+    assert [int(past[m]) for m in (7, 8, 9, 10, 16, 19, 20, 23, 26, 27, 39)] == [
+        7,
+        8,
+        8,
+        9,
+        12,
+        12,
+        13,
+        14,
+        14,
+        15,
+        15,
+    ]
 
 
 def test_window_mask_only_in_eval_mode() -> None:
@@ -289,14 +354,20 @@ def test_max_distance_changes_outputs_with_the_same_weights() -> None:
     other = PBNet(dataclasses.replace(TINY_POSE, max_distance=64)).eval()
     other.load_state_dict(model.state_dict())
     audio, noise, initial = _audio(60), torch.randn(60, 1, TINY_POSE.latent_dim), torch.rand(1, 6)
-    assert not torch.allclose(model.generate(initial, audio, noise=noise), other.generate(initial, audio, noise=noise))
+    assert not torch.allclose(
+        model.generate(initial, audio, noise=noise), other.generate(initial, audio, noise=noise)
+    )
 
 
 def test_padded_frames_are_zero_and_init_stage_is_constant() -> None:
     model = _random_model(TINY_BLINK)
     audio = torch.cat((_audio(10), _audio(10, seed=1)))
-    out = model.generate(torch.rand(2, 2), audio, noise=torch.randn(10, 2, TINY_BLINK.latent_dim),
-                         lengths=torch.tensor([10, 6]))
+    out = model.generate(
+        torch.rand(2, 2),
+        audio,
+        noise=torch.randn(10, 2, TINY_BLINK.latent_dim),
+        lengths=torch.tensor([10, 6]),
+    )
     assert out.shape == (2, 10, 2)
     assert (out[1, 6:] == 0).all() and (out[1, :6] != 0).any()
     decoder = model.decoder
@@ -313,8 +384,12 @@ def test_noise_generator_fact_and_input_checks() -> None:
     torch.testing.assert_close(first, again, rtol=0, atol=0)
     noise = model.draw_noise(8, 1, torch.Generator().manual_seed(3))
     torch.testing.assert_close(model.generate(initial, audio, noise=noise), first, rtol=0, atol=0)
-    torch.testing.assert_close(model.generate(initial, audio, noise=noise, fact=0.0),
-                               model.generate(initial, audio, noise=torch.zeros_like(noise)), rtol=0, atol=0)
+    torch.testing.assert_close(
+        model.generate(initial, audio, noise=noise, fact=0.0),
+        model.generate(initial, audio, noise=torch.zeros_like(noise)),
+        rtol=0,
+        atol=0,
+    )
     with pytest.raises(ValueError, match="audio features of shape"):
         model.generate(initial, _audio(8, dim=512))
     with pytest.raises(ValueError, match="initial state"):
@@ -325,7 +400,9 @@ def test_noise_generator_fact_and_input_checks() -> None:
 
 def test_encoder_gives_per_frame_posterior() -> None:
     model = _random_model(TINY_POSE)
-    mu, logvar = model.encoder(torch.rand(2, 7, 6), _audio(7).repeat(2, 1, 1), torch.ones(2, 7, dtype=torch.bool))
+    mu, logvar = model.encoder(
+        torch.rand(2, 7, 6), _audio(7).repeat(2, 1, 1), torch.ones(2, 7, dtype=torch.bool)
+    )
     assert mu.shape == logvar.shape == (2, 7, TINY_POSE.latent_dim)
 
 
@@ -334,6 +411,8 @@ def test_cuda_matches_cpu_with_the_same_seed() -> None:
     model = _random_model(POSE)
     audio, initial = _audio(300), torch.rand(1, 6)
     on_cpu = model.generate(initial, audio, generator=torch.Generator().manual_seed(11))
-    on_gpu = model.to("cuda").generate(initial.cuda(), audio.cuda(), generator=torch.Generator().manual_seed(11))
+    on_gpu = model.to("cuda").generate(
+        initial.cuda(), audio.cuda(), generator=torch.Generator().manual_seed(11)
+    )
     assert on_gpu.device.type == "cuda"
     torch.testing.assert_close(on_gpu.cpu(), on_cpu, rtol=1e-4, atol=1e-4)

@@ -29,7 +29,8 @@ from dawn_studio.stages.motion import (
 
 FRAMES = 48
 PORTRAIT = PortraitState.from_preprocessing(
-    [[-9.69, 9.18, 2.17, 4.59e-4, 56.5, 71.5, -66.7]], [[0.27, 0.29, 121, 331, 112, 437, 450, 450]],
+    [[-9.69, 9.18, 2.17, 4.59e-4, 56.5, 71.5, -66.7]],
+    [[0.27, 0.29, 121, 331, 112, 437, 450, 450]],
 )
 
 
@@ -60,8 +61,9 @@ def raw(models, audio) -> MotionSequences:
 
 def _synthetic_raw(pose_step: float, blink_step: float) -> MotionSequences:
     ramp = np.linspace(-1.0, 1.0, FRAMES)[:, None]
-    return MotionSequences(PORTRAIT.pose + pose_step * ramp * np.array([1, 1, 1, 1e-5, 1, 1]),
-                           PORTRAIT.blink + blink_step * ramp)
+    return MotionSequences(
+        PORTRAIT.pose + pose_step * ramp * np.array([1, 1, 1, 1e-5, 1, 1]), PORTRAIT.blink + blink_step * ramp
+    )
 
 
 # ---- controls ------------------------------------------------------------------------------
@@ -72,7 +74,9 @@ def test_defaults_reproduce_raw_output_exactly(raw: MotionSequences) -> None:
     assert np.ptp(raw.pose, axis=0).min() > 0 and np.ptp(raw.blink, axis=0).min() > 0
 
 
-@pytest.mark.parametrize("controls", [MotionControls(head_motion=0.0), MotionControls(still_head=True, head_motion=2.0)])
+@pytest.mark.parametrize(
+    "controls", [MotionControls(head_motion=0.0), MotionControls(still_head=True, head_motion=2.0)]
+)
 def test_still_head_gives_the_portrait_pose_on_every_frame(raw: MotionSequences, controls) -> None:
     shaped = apply_controls(raw, PORTRAIT, controls)
     assert np.array_equal(shaped.pose, np.tile(PORTRAIT.pose, (FRAMES, 1)))
@@ -96,17 +100,25 @@ def test_rotation_and_translation_strengths_act_on_their_columns(raw: MotionSequ
 
 def test_half_strength_halves_the_deviation(raw: MotionSequences) -> None:
     shaped = apply_controls(raw, PORTRAIT, MotionControls(head_motion=0.5, blink_strength=0.5))
-    np.testing.assert_allclose(shaped.pose - PORTRAIT.pose, 0.5 * (raw.pose - PORTRAIT.pose), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        shaped.pose - PORTRAIT.pose, 0.5 * (raw.pose - PORTRAIT.pose), rtol=1e-5, atol=1e-6
+    )
     np.testing.assert_allclose(shaped.blink - PORTRAIT.blink, 0.5 * (raw.blink - PORTRAIT.blink), atol=1e-6)
     combined = apply_controls(raw, PORTRAIT, MotionControls(head_motion=0.5, rotation_strength=0.5))
-    np.testing.assert_allclose(combined.pose[:, :3] - PORTRAIT.pose[:3], 0.25 * (raw.pose[:, :3] - PORTRAIT.pose[:3]),
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        combined.pose[:, :3] - PORTRAIT.pose[:3],
+        0.25 * (raw.pose[:, :3] - PORTRAIT.pose[:3]),
+        rtol=1e-5,
+        atol=1e-5,
+    )
 
 
 def test_amplified_motion_is_doubled_within_the_training_range() -> None:
     small = _synthetic_raw(pose_step=2.0, blink_step=0.05)
     shaped = apply_controls(small, PORTRAIT, MotionControls(head_motion=2.0, blink_strength=2.0))
-    np.testing.assert_allclose(shaped.pose - PORTRAIT.pose, 2 * (small.pose - PORTRAIT.pose), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        shaped.pose - PORTRAIT.pose, 2 * (small.pose - PORTRAIT.pose), rtol=1e-4, atol=1e-5
+    )
     np.testing.assert_allclose(shaped.blink - PORTRAIT.blink, 2 * (small.blink - PORTRAIT.blink), atol=1e-6)
 
 
@@ -117,8 +129,12 @@ def test_amplified_motion_is_clamped_to_the_training_range() -> None:
     raw_deviation = np.abs(large.pose - PORTRAIT.pose)
     assert (deviation <= np.maximum(POSE_DELTA_LIMITS, raw_deviation) * (1 + 1e-6)).all()
     assert deviation[:, 0].max() == pytest.approx(24.0, rel=1e-5)  # 2 × 12° yaw is inside the 30° range
-    assert deviation[:, 1].max() == pytest.approx(POSE_DELTA_LIMITS[1], rel=1e-5)  # 2 × 12° pitch capped at 20°
-    assert deviation[:, 2].max() == pytest.approx(POSE_DELTA_LIMITS[2], rel=1e-5)  # 2 × 12° roll capped at 15°
+    assert deviation[:, 1].max() == pytest.approx(
+        POSE_DELTA_LIMITS[1], rel=1e-5
+    )  # 2 × 12° pitch capped at 20°
+    assert deviation[:, 2].max() == pytest.approx(
+        POSE_DELTA_LIMITS[2], rel=1e-5
+    )  # 2 × 12° roll capped at 15°
     assert shaped.blink.min() >= 0.0  # eyes close at most fully
     assert np.abs(shaped.blink - PORTRAIT.blink).max() <= BLINK_DELTA_LIMIT + 1e-6
 
@@ -126,7 +142,10 @@ def test_amplified_motion_is_clamped_to_the_training_range() -> None:
 def test_clamping_never_cuts_the_models_own_motion() -> None:
     wild = _synthetic_raw(pose_step=80.0, blink_step=0.5)
     shaped = apply_controls(wild, PORTRAIT, MotionControls(head_motion=2.0, blink_strength=2.0))
-    assert np.abs(shaped.pose - PORTRAIT.pose)[:, 0].max() >= np.abs(wild.pose - PORTRAIT.pose)[:, 0].max() - 1e-4
+    assert (
+        np.abs(shaped.pose - PORTRAIT.pose)[:, 0].max()
+        >= np.abs(wild.pose - PORTRAIT.pose)[:, 0].max() - 1e-4
+    )
 
 
 def test_variety_zero_is_the_deterministic_mean_motion(models, audio) -> None:
@@ -223,7 +242,10 @@ def test_creator_curves_replace_generated_ones(raw: MotionSequences) -> None:
         (np.zeros((FRAMES, 5)), "6 columns"),
         (np.where(np.arange(FRAMES)[:, None] == 3, np.nan, _pose_curve()), "frame 3"),
         (_pose_curve() * np.array([1, 1, 1, 2000, 1, 1]), "'scale' value .* expected units: 3DDFA scale"),
-        (_pose_curve() * np.array([np.pi / 180, 1, 1, 1, 1, 1]) + np.array([100, 0, 0, 0, 0, 0]), "'yaw' value"),
+        (
+            _pose_curve() * np.array([np.pi / 180, 1, 1, 1, 1, 1]) + np.array([100, 0, 0, 0, 0, 0]),
+            "'yaw' value",
+        ),
         ([["a"] * 6] * FRAMES, "table of numbers"),
     ],
 )

@@ -47,9 +47,20 @@ class PBNetConfig:
     attention_window: int | None = 200
 
     def __post_init__(self) -> None:
-        positive = ("signal_dim", "audio_dim", "audio_latent_dim", "latent_dim", "pose_latent_dim",
-                    "num_heads", "dim_head", "num_layers", "ff_size", "num_buckets", "max_distance",
-                    "pe_max_len")
+        positive = (
+            "signal_dim",
+            "audio_dim",
+            "audio_latent_dim",
+            "latent_dim",
+            "pose_latent_dim",
+            "num_heads",
+            "dim_head",
+            "num_layers",
+            "ff_size",
+            "num_buckets",
+            "max_distance",
+            "pe_max_len",
+        )
         for name in positive:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -65,7 +76,9 @@ class PBNetConfig:
                 f"dim_head = {self.dim_head}"
             )
         if self.num_buckets < 4 or self.num_buckets % 4:
-            raise PBNetConfigError(f"PBNet option 'num_buckets' must be a multiple of 4, got {self.num_buckets}")
+            raise PBNetConfigError(
+                f"PBNet option 'num_buckets' must be a multiple of 4, got {self.num_buckets}"
+            )
         if self.max_distance <= self.num_buckets // 4:
             raise PBNetConfigError(
                 f"PBNet option 'max_distance' ({self.max_distance}) must exceed num_buckets / 4 "
@@ -77,7 +90,9 @@ class PBNetConfig:
                 f"divisible by num_heads = {self.num_heads}"
             )
         if self.activation not in ("gelu", "relu"):
-            raise PBNetConfigError(f"PBNet option 'activation' must be 'gelu' or 'relu', got {self.activation!r}")
+            raise PBNetConfigError(
+                f"PBNet option 'activation' must be 'gelu' or 'relu', got {self.activation!r}"
+            )
         if not 0.0 <= float(self.dropout) < 1.0:
             raise PBNetConfigError(f"PBNet option 'dropout' must be in [0, 1), got {self.dropout!r}")
         if self.attention_window is not None and self.attention_window < 0:
@@ -109,7 +124,16 @@ POSE = PBNetConfig(signal_dim=6)
 BLINK = PBNetConfig(signal_dim=2)
 #: Same architecture at small widths, for the random-weight test model set (fast end-to-end runs).
 TINY_POSE = PBNetConfig(
-    signal_dim=6, audio_latent_dim=16, latent_dim=16, pose_latent_dim=8, num_heads=2, dim_head=8,
-    num_layers=1, ff_size=16, num_buckets=16, max_distance=16, pe_max_len=64,
+    signal_dim=6,
+    audio_latent_dim=16,
+    latent_dim=16,
+    pose_latent_dim=8,
+    num_heads=2,
+    dim_head=8,
+    num_layers=1,
+    ff_size=16,
+    num_buckets=16,
+    max_distance=16,
+    pe_max_len=64,
 )
 TINY_BLINK = TINY_POSE.for_signal("blink")

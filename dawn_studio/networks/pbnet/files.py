@@ -22,7 +22,10 @@ from .options import config_from_options, options_for_config, read_options
 
 PBNET_DIR = "pbnet_seperate"
 OPTIONS_FILE = "opt.yaml"
-PUBLISHED_CHECKPOINTS: dict[str, str] = {"pose": "checkpoint_40000.pth.tar", "blink": "checkpoint_95000.pth.tar"}
+PUBLISHED_CHECKPOINTS: dict[str, str] = {
+    "pose": "checkpoint_40000.pth.tar",
+    "blink": "checkpoint_95000.pth.tar",
+}
 
 
 def model_dir(root: str | os.PathLike[str], kind: SignalKind) -> Path:
@@ -53,20 +56,26 @@ def _check_declared_sizes(state: dict, config_layers: int, path: Path, kind: str
         other = {v: k for k, v in SIGNAL_DIMS.items()}.get(final.shape[0], "unknown")
         raise CheckpointError(
             f"This checkpoint generates {final.shape[0]} values per frame ({other} model), "
-            f"a {kind} model generates {width}; are the pose and blink files swapped?", path=path,
+            f"a {kind} model generates {width}; are the pose and blink files swapped?",
+            path=path,
         )
     prefix = "decoder.seqTransDecoder.decoder_layers."
-    indices = {int(k[len(prefix):].split(".")[0]) for k in state if k.startswith(prefix)}
+    indices = {int(k[len(prefix) :].split(".")[0]) for k in state if k.startswith(prefix)}
     if indices and len(indices) != config_layers:
         raise CheckpointError(
             f"PBNet {kind} checkpoint has {len(indices)} decoder layers but its opt.yaml says "
-            f"num_layers = {config_layers}; the options file does not belong to these weights", path=path,
+            f"num_layers = {config_layers}; the options file does not belong to these weights",
+            path=path,
         )
 
 
 def load_pbnet(
-    directory: str | os.PathLike[str], kind: SignalKind, *, checkpoint: str | os.PathLike[str] | None = None,
-    architecture: str | None = None, device: str | torch.device = "cpu",
+    directory: str | os.PathLike[str],
+    kind: SignalKind,
+    *,
+    checkpoint: str | os.PathLike[str] | None = None,
+    architecture: str | None = None,
+    device: str | torch.device = "cpu",
 ) -> PBNet:
     """Build the model described by ``directory/opt.yaml`` and load its weights strictly, in eval mode.
 
@@ -85,17 +94,26 @@ def load_pbnet(
 
 
 def save_pbnet(
-    model: PBNet, directory: str | os.PathLike[str], kind: SignalKind, *, checkpoint_name: str | None = None,
+    model: PBNet,
+    directory: str | os.PathLike[str],
+    kind: SignalKind,
+    *,
+    checkpoint_name: str | None = None,
 ) -> tuple[Path, Path]:
     """Write ``opt.yaml`` and the plain state-dict checkpoint in the published format; returns both paths."""
     if model.config.signal_dim != SIGNAL_DIMS[kind]:
-        raise ValueError(f"A {kind} model must model {kind} signals, this one has width {model.config.signal_dim}")
+        raise ValueError(
+            f"A {kind} model must model {kind} signals, this one has width {model.config.signal_dim}"
+        )
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     options_path = folder / OPTIONS_FILE
-    options_path.write_text(yaml.safe_dump(options_for_config(model.config), sort_keys=False), encoding="utf-8")
-    state = OrderedDict((k, v.detach().to("cpu", copy=True).contiguous()) for k, v in model.state_dict().items())
+    options_path.write_text(
+        yaml.safe_dump(options_for_config(model.config), sort_keys=False), encoding="utf-8"
+    )
+    state = OrderedDict(
+        (k, v.detach().to("cpu", copy=True).contiguous()) for k, v in model.state_dict().items()
+    )
     checkpoint_path = folder / (checkpoint_name or PUBLISHED_CHECKPOINTS[kind])
     torch.save(state, checkpoint_path)
     return options_path, checkpoint_path
-

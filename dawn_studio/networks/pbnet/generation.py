@@ -43,7 +43,9 @@ def normalise_pose(pose: Tensor, pose_range: PoseRange = (POSE_MIN, POSE_MAX)) -
 
 
 def denormalise_pose(
-    delta: Tensor, normalised_initial: Tensor, pose_range: PoseRange = (POSE_MIN, POSE_MAX),
+    delta: Tensor,
+    normalised_initial: Tensor,
+    pose_range: PoseRange = (POSE_MIN, POSE_MAX),
 ) -> Tensor:
     """Pose model output (a normalised delta) plus the normalised initial pose, in raw units."""
     low, high = _range(delta, pose_range)
@@ -52,7 +54,7 @@ def denormalise_pose(
 
 @dataclass(frozen=True)
 class PoseBlinkOutput:
-    """Raw model outputs ``(1, F, 6)`` / ``(1, F, 2)`` and the sequences in raw units ``(F, 6)`` / ``(F, 2)``."""
+    """Raw model outputs ``(1, F, 6)`` / ``(1, F, 2)``; sequences in raw units ``(F, 6)`` / ``(F, 2)``."""
 
     output_pose: Tensor
     output_blink: Tensor
@@ -70,9 +72,17 @@ def _as_state(value: Tensor, width: int, name: str) -> Tensor:
 
 
 def generate_pose_blink(
-    pose_model: PBNet, blink_model: PBNet, initial_pose: Tensor, initial_blink: Tensor, audio: Tensor, *,
-    pose_noise: Tensor | None = None, blink_noise: Tensor | None = None,
-    generator: torch.Generator | None = None, fact: float = 1.0, pose_range: PoseRange = (POSE_MIN, POSE_MAX),
+    pose_model: PBNet,
+    blink_model: PBNet,
+    initial_pose: Tensor,
+    initial_blink: Tensor,
+    audio: Tensor,
+    *,
+    pose_noise: Tensor | None = None,
+    blink_noise: Tensor | None = None,
+    generator: torch.Generator | None = None,
+    fact: float = 1.0,
+    pose_range: PoseRange = (POSE_MIN, POSE_MAX),
 ) -> PoseBlinkOutput:
     """Generate head pose and blink for all ``F`` frames of ``audio`` ``(F, A)`` or ``(1, F, A)``.
 
@@ -86,7 +96,9 @@ def generate_pose_blink(
     if audio.dim() == 2:
         audio = audio[None]
     if audio.dim() != 3 or audio.shape[0] != 1:
-        raise ValueError(f"Audio features must have shape (frames, dim) or (1, frames, dim), got {tuple(audio.shape)}")
+        raise ValueError(
+            f"Audio features must have shape (frames, dim) or (1, frames, dim), got {tuple(audio.shape)}"
+        )
     audio = audio.to(torch.float32)
     pose0 = normalise_pose(_as_state(initial_pose, 6, "Initial pose"), pose_range)
     blink0 = _as_state(initial_blink, 2, "Initial blink state")

@@ -20,7 +20,7 @@ ATTENTION_BLOCK = 1024
 
 
 class SinusoidalPositionalEncoding(nn.Module):
-    """The sinusoid table ``pe`` (max_len, 1, width) of the reference; persistent because checkpoints hold it."""
+    """The reference's sinusoid table ``pe`` (max_len, 1, width); persistent because checkpoints hold it."""
 
     def __init__(self, width: int, max_len: int, dropout: float) -> None:
         super().__init__()
@@ -35,7 +35,9 @@ class SinusoidalPositionalEncoding(nn.Module):
     def forward(self, tokens: Tensor) -> Tensor:
         """Add the table to sequence-first tokens ``(T, B, width)``."""
         if tokens.shape[0] > self.pe.shape[0]:
-            raise ValueError(f"Sequence of {tokens.shape[0]} frames exceeds the positional table ({self.pe.shape[0]})")
+            raise ValueError(
+                f"Sequence of {tokens.shape[0]} frames exceeds the positional table ({self.pe.shape[0]})"
+            )
         return self.dropout(tokens + self.pe[: tokens.shape[0]])
 
 
@@ -54,7 +56,7 @@ class GammaLayerNorm(nn.Module):
 
 
 class RotaryEmbedding(nn.Module):
-    """Rotary position embedding on the first ``dim`` channels, interleaved pairs (rotary-embedding-torch 0.3.5)."""
+    """Rotary embedding of the first ``dim`` channels in interleaved pairs (rotary-embedding-torch 0.3.5)."""
 
     def __init__(self, dim: int, theta: float = 10000.0) -> None:
         super().__init__()
@@ -225,7 +227,9 @@ class FeedForward(nn.Module):
 class DecoderLayer(nn.Module):
     """Post-norm layer: self-attention, cross-attention to the memory, feed-forward."""
 
-    def __init__(self, dim: int, heads: int, dim_head: int, rotary_dim: int, ff_size: int, dropout: float) -> None:
+    def __init__(
+        self, dim: int, heads: int, dim_head: int, rotary_dim: int, ff_size: int, dropout: float
+    ) -> None:
         super().__init__()
         self.self_attn = SelfAttention(dim, heads, dim_head, rotary_dim)
         self.multihead_attn = CrossAttention(dim, heads, dim_head, rotary_dim)
@@ -238,7 +242,11 @@ class DecoderLayer(nn.Module):
         self.dropout3 = nn.Dropout(dropout)
 
     def forward(
-        self, x: Tensor, memory: Tensor, bias_tgt: RelativePositionBias, bias_mem: RelativePositionBias,
+        self,
+        x: Tensor,
+        memory: Tensor,
+        bias_tgt: RelativePositionBias,
+        bias_mem: RelativePositionBias,
     ) -> Tensor:
         x = self.layer_norm1(x + self.dropout1(self.self_attn(x, bias_tgt)))
         x = self.layer_norm2(x + self.dropout2(self.multihead_attn(x, memory, bias_mem)))
@@ -249,7 +257,14 @@ class DecoderStack(nn.Module):
     """The ``seqTransDecoder`` of the reference: ``num_layers`` decoder layers in sequence."""
 
     def __init__(
-        self, num_layers: int, dim: int, heads: int, dim_head: int, rotary_dim: int, ff_size: int, dropout: float,
+        self,
+        num_layers: int,
+        dim: int,
+        heads: int,
+        dim_head: int,
+        rotary_dim: int,
+        ff_size: int,
+        dropout: float,
     ) -> None:
         super().__init__()
         self.decoder_layers = nn.ModuleList(
@@ -257,7 +272,11 @@ class DecoderStack(nn.Module):
         )
 
     def forward(
-        self, x: Tensor, memory: Tensor, bias_tgt: RelativePositionBias, bias_mem: RelativePositionBias,
+        self,
+        x: Tensor,
+        memory: Tensor,
+        bias_tgt: RelativePositionBias,
+        bias_mem: RelativePositionBias,
     ) -> Tensor:
         for layer in self.decoder_layers:
             x = layer(x, memory, bias_tgt, bias_mem)

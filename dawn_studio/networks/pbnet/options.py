@@ -101,7 +101,9 @@ def parse_options(text: str, *, source: str = "options") -> dict[str, Any]:
     except yaml.YAMLError as exc:
         raise PBNetOptionsError(f"{source}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(data, Mapping):
-        raise PBNetOptionsError(f"{source}: expected a mapping of option names to values, got {type(data).__name__}")
+        raise PBNetOptionsError(
+            f"{source}: expected a mapping of option names to values, got {type(data).__name__}"
+        )
     return {str(k): v for k, v in data.items()}
 
 
@@ -140,7 +142,10 @@ def _int_option(options: Mapping[str, Any], name: str, default: int) -> int:
 
 
 def config_from_options(
-    options: Mapping[str, Any], kind: SignalKind, *, architecture: str | None = None,
+    options: Mapping[str, Any],
+    kind: SignalKind,
+    *,
+    architecture: str | None = None,
 ) -> PBNetConfig:
     """Validate an options dictionary into the config of the pose or blink model.
 
@@ -150,7 +155,9 @@ def config_from_options(
     file's ``archiname`` for files known to name the wrong one.
     """
     if kind not in SIGNAL_DIMS:
-        raise PBNetOptionsError(f"Unknown PBNet model kind {kind!r} (expected one of: {', '.join(SIGNAL_DIMS)})")
+        raise PBNetOptionsError(
+            f"Unknown PBNet model kind {kind!r} (expected one of: {', '.join(SIGNAL_DIMS)})"
+        )
     modeltype, archiname = architecture_of(options)
     if architecture is not None:
         if archiname != architecture:
@@ -158,7 +165,8 @@ def config_from_options(
         archiname = architecture
     if archiname not in SUPPORTED_ARCHITECTURES:
         raise PBNetOptionsError(
-            f"PBNet architecture {archiname!r} is not supported (supported: {', '.join(SUPPORTED_ARCHITECTURES)}). "
+            f"PBNet architecture {archiname!r} is not supported "
+            f"(supported: {', '.join(SUPPORTED_ARCHITECTURES)}). "
             "If this checkpoint is known to be a transformerreemb5 model, load it with "
             "architecture='transformerreemb5'."
         )
