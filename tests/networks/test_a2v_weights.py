@@ -18,6 +18,7 @@ from dawn_studio.networks.a2v import (
     FaceLocationEncoder,
     GaussianDiffusion,
     build_diffusion,
+    build_flow_diffusion,
     load_diffusion_weights,
     load_face_location_weights,
     save_diffusion_checkpoint,
@@ -62,6 +63,16 @@ def test_published_format_round_trip(tiny_file):
     loaded = build_diffusion(path, TINY)
     for key, value in original.state_dict().items():
         assert torch.equal(loaded.state_dict()[key], value), key
+
+
+def test_flow_diffusion_loads_a_published_format_file(tiny_file):
+    original, path = tiny_file
+    model = build_flow_diffusion(path, TINY)
+    assert not model.training
+    for key, value in original.state_dict().items():
+        assert torch.equal(model.diffusion.state_dict()[key], value), key
+    reference = load_face_location_weights(FaceLocationEncoder())
+    assert torch.equal(model.face_loc_emb.conv2.weight, reference.conv2.weight)
 
 
 def _rewrite(path, change) -> None:

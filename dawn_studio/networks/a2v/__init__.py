@@ -15,7 +15,13 @@ from .flow_diffusion import DEFAULT_SEED, FlowDecoder, FlowDiffusion, FlowSequen
 from .noise import NoiseSource
 from .schedule import SCHEDULE_BUFFERS, ddim_time_pairs, schedule_buffers
 from .unet import Unet3D
-from .weights import DIFFUSION_SECTION, build_diffusion, load_diffusion_weights, save_diffusion_checkpoint
+from .weights import (
+    DIFFUSION_SECTION,
+    build_diffusion,
+    build_flow_diffusion,
+    load_diffusion_weights,
+    save_diffusion_checkpoint,
+)
 
 __all__ = [
     "DAWN_128",
@@ -40,6 +46,7 @@ __all__ = [
     "UnetConfig",
     "bbox_mask",
     "build_diffusion",
+    "build_flow_diffusion",
     "ddim_sample",
     "ddim_time_pairs",
     "dynamic_threshold",

@@ -10,10 +10,12 @@ import os
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from ..checkpoint import checkpoint_section, load_strict, read_checkpoint
 from .config import DAWN_128, A2VConfig
 from .diffusion import GaussianDiffusion
+from .flow_diffusion import FlowDiffusion
 
 DIFFUSION_SECTION = "diffusion"
 
@@ -29,6 +31,19 @@ def build_diffusion(path: str | os.PathLike[str], config: A2VConfig = DAWN_128) 
     """A :class:`GaussianDiffusion` of ``config`` with the weights of ``path``, in eval mode, on the CPU."""
     diffusion = GaussianDiffusion(config.unet, config.diffusion)
     return load_diffusion_weights(diffusion, path).eval()
+
+
+def build_flow_diffusion(
+    path: str | os.PathLike[str],
+    config: A2VConfig = DAWN_128,
+    generator: nn.Module | None = None,
+    face_loc_weights: str | os.PathLike[str] | bool = True,
+) -> FlowDiffusion:
+    """A :class:`FlowDiffusion` with ``checkpoint["diffusion"]`` of ``path`` and the face-location
+    weights (the packaged seed-1234 values unless told otherwise), in eval mode, on the CPU."""
+    model = FlowDiffusion(config, generator=generator, face_loc_weights=face_loc_weights)
+    load_diffusion_weights(model.diffusion, path)
+    return model.eval()
 
 
 def save_diffusion_checkpoint(diffusion: GaussianDiffusion, path: str | os.PathLike[str]) -> None:
