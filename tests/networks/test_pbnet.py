@@ -23,10 +23,12 @@ from dawn_studio.networks.pbnet import (
     config_from_options,
     generate_pose_blink,
     load_pbnet,
+    load_pbnet_pair,
     model_dir,
     parse_options,
     read_options,
     save_pbnet,
+    save_pbnet_pair,
 )
 from dawn_studio.networks.pbnet import layers as pbnet_layers
 from dawn_studio.networks.pbnet.layers import RelativePositionBias, RotaryEmbedding
@@ -195,17 +197,15 @@ def test_published_layout_written_like_the_reference_loads(tmp_path: Path) -> No
 
 def test_save_then_load_round_trip_in_published_format(tmp_path: Path) -> None:
     pose, blink = _random_model(TINY_POSE, 1), _random_model(TINY_BLINK, 2)
-    written = [
-        save_pbnet(pose, model_dir(tmp_path, "pose"), "pose"),
-        save_pbnet(blink, model_dir(tmp_path, "blink"), "blink"),
-    ]
-    assert [p.name for _, p in written] == ["checkpoint_40000.pth.tar", "checkpoint_95000.pth.tar"]
-    state = torch.load(written[0][1], weights_only=True)
+    folder = save_pbnet_pair(pose, blink, tmp_path)
+    written = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
+    assert written == ["blink", "blink/checkpoint_95000.pth.tar", "blink/opt.yaml",
+                       "pose", "pose/checkpoint_40000.pth.tar", "pose/opt.yaml"]  # fmt: skip
+    state = torch.load(folder / "pose" / "checkpoint_40000.pth.tar", weights_only=True)
     assert isinstance(state, dict) and list(state) == list(pose.state_dict())
-    assert parse_options(written[0][0].read_text())["archiname"] == "transformerreemb5"
+    assert parse_options((folder / "blink" / "opt.yaml").read_text())["archiname"] == "transformerreemb5"
 
-    loaded_pose = load_pbnet(model_dir(tmp_path, "pose"), "pose")
-    loaded_blink = load_pbnet(model_dir(tmp_path, "blink"), "blink")
+    loaded_pose, loaded_blink = load_pbnet_pair(tmp_path)
     assert loaded_pose.config == TINY_POSE and loaded_blink.config == TINY_BLINK
     audio = _audio(9)
     results = [

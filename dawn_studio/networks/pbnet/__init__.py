@@ -5,7 +5,16 @@ both models with :func:`generate_pose_blink`; :func:`save_pbnet` writes the publ
 """
 
 from .config import BLINK, POSE, SIGNAL_DIMS, TINY_BLINK, TINY_POSE, PBNetConfig, PBNetConfigError, SignalKind
-from .files import PBNET_DIR, PUBLISHED_CHECKPOINTS, find_checkpoint, load_pbnet, model_dir, save_pbnet
+from .files import (
+    PBNET_DIR,
+    PUBLISHED_CHECKPOINTS,
+    find_checkpoint,
+    load_pbnet,
+    load_pbnet_pair,
+    model_dir,
+    save_pbnet,
+    save_pbnet_pair,
+)
 from .generation import (
     FALLBACK_BLINK,
     FALLBACK_POSE,
@@ -52,10 +61,12 @@ __all__ = [
     "find_checkpoint",
     "generate_pose_blink",
     "load_pbnet",
+    "load_pbnet_pair",
     "model_dir",
     "normalise_pose",
     "options_for_config",
     "parse_options",
     "read_options",
     "save_pbnet",
+    "save_pbnet_pair",
 ]

@@ -117,3 +117,20 @@ def save_pbnet(
     checkpoint_path = folder / (checkpoint_name or PUBLISHED_CHECKPOINTS[kind])
     torch.save(state, checkpoint_path)
     return options_path, checkpoint_path
+
+
+def load_pbnet_pair(
+    root: str | os.PathLike[str], *, architecture: str | None = None, device: str | torch.device = "cpu",
+) -> tuple[PBNet, PBNet]:
+    """The pose and blink models from ``<root>/pbnet_seperate/{pose,blink}``, in that order."""
+    return (
+        load_pbnet(model_dir(root, "pose"), "pose", architecture=architecture, device=device),
+        load_pbnet(model_dir(root, "blink"), "blink", architecture=architecture, device=device),
+    )
+
+
+def save_pbnet_pair(pose_model: PBNet, blink_model: PBNet, root: str | os.PathLike[str]) -> Path:
+    """Write both models under ``<root>/pbnet_seperate`` exactly as published; returns that folder."""
+    save_pbnet(pose_model, model_dir(root, "pose"), "pose")
+    save_pbnet(blink_model, model_dir(root, "blink"), "blink")
+    return Path(root) / PBNET_DIR
