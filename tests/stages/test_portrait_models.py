@@ -21,6 +21,7 @@ from dawn_studio.stages.portrait import (
     load_portrait_models,
     read_numpy_pickle,
     read_param_stats,
+    save_param_stats,
 )
 
 
@@ -34,6 +35,16 @@ def test_real_param_stats_load_through_the_restricted_unpickler() -> None:
     assert stats.mean.shape == (62,) and stats.std.shape == (62,)
     assert stats.mean.dtype == torch.float32
     torch.testing.assert_close(stats.mean[[3, 7, 11]], torch.tensor([60.2, 74.3, -66.7]), atol=0.1, rtol=0)
+
+
+def test_param_stats_written_in_the_published_format_read_back(tmp_path) -> None:
+    stats = read_param_stats(tddfa_model_dir() / "param_mean_std_62d_120x120.pkl")
+    path = save_param_stats(stats, tmp_path / "param_mean_std_62d_120x120.pkl")
+    raw = read_numpy_pickle(path)
+    assert set(raw) == {"mean", "std"} and raw["mean"].dtype == np.float32
+    again = read_param_stats(path)
+    torch.testing.assert_close(again.mean, stats.mean, rtol=0, atol=0)
+    torch.testing.assert_close(again.std, stats.std, rtol=0, atol=0)
 
 
 def test_pickles_that_call_code_are_refused(tmp_path) -> None:

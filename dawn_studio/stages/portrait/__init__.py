@@ -15,7 +15,13 @@ from .analysis import FaceResult, PortraitAnalysis, analyse_portrait
 from .crop import FACE_RAISE, FACE_SCALE, FRAMINGS, FaceCrop, Framing, crop_image, plan_crop, portrait_tensor
 from .errors import NO_FACE_MESSAGE, NoFaceError, PortraitError
 from .image_io import HEIF_AVAILABLE, Portrait, load_portrait, portrait_from_image
-from .models import PortraitModels, load_portrait_models, read_morphable_model, read_param_stats
+from .models import (
+    PortraitModels,
+    load_portrait_models,
+    read_morphable_model,
+    read_param_stats,
+    save_param_stats,
+)
 from .paste import feather_mask, paste_back
 from .safe_pickle import UnsafePickleError, read_numpy_pickle
 
@@ -24,5 +30,5 @@ __all__ = [
     "Framing", "NoFaceError", "Portrait", "PortraitAnalysis", "PortraitError", "PortraitModels",
     "UnsafePickleError", "analyse_portrait", "crop_image", "feather_mask", "load_portrait",
     "load_portrait_models", "paste_back", "plan_crop", "portrait_from_image", "portrait_tensor",
-    "read_morphable_model", "read_numpy_pickle", "read_param_stats",
+    "read_morphable_model", "read_numpy_pickle", "read_param_stats", "save_param_stats",
 ]

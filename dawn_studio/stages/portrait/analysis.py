@@ -34,7 +34,7 @@ from .models import PortraitModels
 from .regression import CROP_SIZE, regress_faces
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FaceResult:
     """One detected face, with everything the generator needs for it."""
 
@@ -85,12 +85,11 @@ def analyse_portrait(
     dense_compat: bool = False, thresholds: DetectionThresholds | None = None,
 ) -> PortraitAnalysis:
     """Detect, regress and measure every face; ``NoFaceError`` when there is none."""
-    bgr = portrait.bgr()
-    detection = detect_faces(models.detector, bgr, thresholds)
+    detection = detect_faces(models.detector, portrait.rgb, thresholds, rgb=True)
     boxes = detection.boxes.numpy()
     if len(boxes) == 0:
         raise NoFaceError()
-    regression = regress_faces(models, bgr, boxes)
+    regression = regress_faces(models, portrait.rgb, boxes, rgb=True)
     landmarks = ratios = None
     if models.morphable is not None:
         vertices = models.morphable.vertices(regression.params.to(torch.float32), dense=dense_compat)

@@ -19,7 +19,7 @@ MAX_WIDTH = 1080
 MEAN_BGR = (104.0, 117.0, 123.0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Detection:
     """Everything one detector run produced; ``boxes`` is what the analysis uses."""
 
@@ -44,15 +44,22 @@ def detector_scale(height: int, width: int) -> float:
 
 @torch.no_grad()
 def detect_faces(
-    net: FaceBoxesNet, image_bgr: np.ndarray, thresholds: DetectionThresholds | None = None,
+    net: FaceBoxesNet, image: np.ndarray, thresholds: DetectionThresholds | None = None, *,
+    rgb: bool = False,
 ) -> Detection:
-    """Run FaceBoxes on a uint8 ``(H, W, 3)`` BGR image; boxes come back in its pixel coordinates."""
-    height, width = image_bgr.shape[:2]
+    """Run FaceBoxes on a uint8 ``(H, W, 3)`` image (BGR, or RGB with ``rgb=True``).
+
+    Boxes come back in the image's pixel coordinates. An RGB photo is reordered only after the
+    downscale (resizing acts per channel, so the pixels are the same), which spares a full-size copy.
+    """
+    height, width = image.shape[:2]
     scale = detector_scale(height, width)
-    scaled = image_bgr
+    scaled = image
     if scale != 1:
         size = (int(scale * width), int(scale * height))
-        scaled = cv2.resize(image_bgr, size, interpolation=cv2.INTER_LINEAR)
+        scaled = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
+    if rgb:
+        scaled = scaled[..., ::-1]
     h_s, w_s = scaled.shape[:2]
     device = next(net.parameters()).device
     x = torch.from_numpy(np.ascontiguousarray(scaled)).to(device=device, dtype=torch.float32)

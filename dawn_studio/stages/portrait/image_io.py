@@ -32,7 +32,7 @@ else:
     HEIF_AVAILABLE = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Portrait:
     """A decoded photo: ``rgb (H, W, 3)`` uint8, upright, opaque."""
 
@@ -105,7 +105,7 @@ def load_portrait(
         )
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # MAX_PIXELS is checked below
             with Image.open(p) as image:
                 width, height = image.size
                 if width * height > MAX_PIXELS:
@@ -119,7 +119,7 @@ def load_portrait(
                 return portrait_from_image(image, str(p), background)
     except PortraitError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except Image.DecompressionBombError as exc:
         raise PortraitError(f"{p.name} is too large to open safely; please scale it down.") from exc
     except UnidentifiedImageError as exc:
         raise PortraitError(

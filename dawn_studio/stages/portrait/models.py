@@ -8,6 +8,7 @@ Without the BFM the eye ratios and face box are estimated (see ``landmarks.py``)
 from __future__ import annotations
 
 import os
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,6 +77,14 @@ def read_param_stats(path: PathLike) -> ParamStats:
     if mean.shape != std.shape:
         raise PortraitError(f"{p.name}: 'mean' and 'std' differ in length")
     return ParamStats(mean=mean, std=std)
+
+
+def save_param_stats(stats: ParamStats, path: PathLike) -> Path:
+    """Write statistics like ``param_mean_std_62d_120x120.pkl`` (a pickle of two float32 arrays)."""
+    target = Path(path)
+    store = {name: getattr(stats, name).cpu().numpy().astype(np.float32) for name in ("mean", "std")}
+    target.write_bytes(pickle.dumps(store, protocol=3))
+    return target
 
 
 def read_morphable_model(path: PathLike) -> MorphableModel:

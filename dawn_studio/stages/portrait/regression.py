@@ -18,7 +18,7 @@ from .models import PortraitModels
 CROP_SIZE = 120
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Regression:
     """Per face (same order as the boxes): ROI, network crop, raw and de-normalised parameters, pose."""
 
@@ -52,11 +52,16 @@ def crop_with_padding(image: np.ndarray, roi: np.ndarray) -> np.ndarray:
     return out
 
 
-def face_crops(image_bgr: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """ROI boxes ``(M, 4)`` and 120x120 BGR crops ``(M, 120, 120, 3)`` for detector boxes ``(M, >=4)``."""
+def face_crops(image: np.ndarray, boxes: np.ndarray, *, rgb: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """ROI boxes ``(M, 4)`` and 120x120 BGR crops ``(M, 120, 120, 3)`` for detector boxes ``(M, >=4)``.
+
+    ``image`` is BGR, or RGB with ``rgb=True`` (reordered per crop, never as a whole photo).
+    """
     rois = np.stack([roi_from_box(b) for b in boxes]) if len(boxes) else np.zeros((0, 4), np.float32)
+    order = slice(None, None, -1) if rgb else slice(None)
+    size = (CROP_SIZE, CROP_SIZE)
     crops = [
-        cv2.resize(crop_with_padding(image_bgr, roi), (CROP_SIZE, CROP_SIZE), interpolation=cv2.INTER_LINEAR)
+        cv2.resize(crop_with_padding(image, roi), size, interpolation=cv2.INTER_LINEAR)[..., order]
         for roi in rois
     ]
     stacked = np.stack(crops) if crops else np.zeros((0, CROP_SIZE, CROP_SIZE, 3), np.uint8)
@@ -64,9 +69,12 @@ def face_crops(image_bgr: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np
 
 
 @torch.no_grad()
-def regress_faces(models: PortraitModels, image_bgr: np.ndarray, boxes: np.ndarray) -> Regression:
-    """Parameters and poses of every box (one batched network call)."""
-    rois, crops = face_crops(image_bgr, boxes)
+def regress_faces(
+    models: PortraitModels, image: np.ndarray, boxes: np.ndarray, *, rgb: bool = False,
+) -> Regression:
+    """Parameters and poses of every box (one batched network call); ``image`` BGR unless ``rgb``."""
+    rois, crops = face_crops(image, boxes, rgb=rgb)
+    crops = np.ascontiguousarray(crops)
     x = normalise_crops(torch.from_numpy(crops).to(models.device))
     raw = models.regressor(x).cpu() if len(crops) else torch.zeros(0, models.regressor.config.num_params)
     params = models.stats.denormalise(raw)
