@@ -12,6 +12,7 @@ import yaml
 
 from dawn_studio.networks.checkpoint import CheckpointError
 from dawn_studio.networks.pbnet import (
+    BLINK,
     POSE,
     SUPPORTED_ARCHITECTURES,
     TINY_BLINK,
@@ -25,6 +26,7 @@ from dawn_studio.networks.pbnet import (
     load_pbnet,
     load_pbnet_pair,
     model_dir,
+    options_for_config,
     parse_options,
     read_options,
     save_pbnet,
@@ -128,6 +130,14 @@ def test_unknown_tags_and_non_mappings_are_clear_errors() -> None:
         parse_options("a: [1, 2\n")
 
 
+def test_missing_or_oversized_options_files_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(PBNetOptionsError, match="options file not found"):
+        read_options(tmp_path / "opt.yaml")
+    (tmp_path / "opt.yaml").write_text("# padding\n" * 200_000)
+    with pytest.raises(PBNetOptionsError, match="too large"):
+        read_options(tmp_path / "opt.yaml")
+
+
 def test_unsupported_architecture_lists_supported_ones() -> None:
     options = {**PUBLISHED_STYLE_OPTIONS, "archiname": "transformerreemb8"}
     with pytest.raises(PBNetOptionsError, match="transformerreemb8.*supported: transformerreemb5") as info:
@@ -223,10 +233,13 @@ def test_save_then_load_round_trip_in_published_format(tmp_path: Path) -> None:
     torch.testing.assert_close(results[0].dri_blink, results[1].dri_blink, rtol=0, atol=0)
 
 
-def test_published_size_options_file_has_only_reference_keys(tmp_path: Path) -> None:
-    options_path, _ = save_pbnet(PBNet(POSE), tmp_path, "pose")
-    keys = set(parse_options(options_path.read_text()))
-    assert not keys & {"num_heads", "pose_latent_dim", "dim_head", "pe_max_len", "audio_dim"}
+def test_written_options_describe_the_config_with_reference_keys_only_at_published_size() -> None:
+    extensions = {"num_heads", "pose_latent_dim", "dim_head", "pe_max_len", "audio_dim"}
+    for config, kind in ((POSE, "pose"), (BLINK, "blink"), (TINY_POSE, "pose"), (TINY_BLINK, "blink")):
+        text = yaml.safe_dump(options_for_config(config))
+        options = parse_options(text)
+        assert config_from_options(options, kind) == config
+        assert bool(set(options) & extensions) == (config in (TINY_POSE, TINY_BLINK))
 
 
 def test_checkpoint_mismatches_name_file_and_key(tmp_path: Path) -> None:

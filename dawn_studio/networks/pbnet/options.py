@@ -25,6 +25,8 @@ SUPPORTED_ARCHITECTURES = ("transformerreemb5",)
 #: Wrapper types whose inference path is the same (the CVAE only adds a training-time posterior).
 SUPPORTED_MODEL_TYPES = ("cvae", "cae")
 
+#: Published options files are about 1 kB; anything far larger is not one.
+MAX_OPTIONS_BYTES = 1 << 20
 _PY = "tag:yaml.org,2002:python/"
 
 
@@ -111,6 +113,8 @@ def read_options(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read an ``opt.yaml`` file safely (see :func:`parse_options`)."""
     p = Path(path)
     try:
+        if p.stat().st_size > MAX_OPTIONS_BYTES:
+            raise PBNetOptionsError(f"{p} is too large to be a PBNet options file")
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise PBNetOptionsError(f"PBNet options file not found: {p}") from None
