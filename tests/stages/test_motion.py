@@ -10,7 +10,7 @@ import pytest
 import torch
 from support.conformance import fill_module
 
-from dawn_studio.networks.pbnet import TINY_BLINK, TINY_POSE, PBNet
+from dawn_studio.networks.pbnet import TINY_BLINK, TINY_POSE, PBNet, generate_pose_blink
 from dawn_studio.stages.motion import (
     BLINK_DELTA_LIMIT,
     POSE_DELTA_LIMITS,
@@ -154,6 +154,11 @@ def test_variety_zero_is_the_deterministic_mean_motion(models, audio) -> None:
     assert np.array_equal(first.pose, second.pose) and np.array_equal(first.blink, second.blink)
     noisy = generate_raw_motion(*models, audio, PORTRAIT, seed=1, variety=1.0)
     assert not np.allclose(noisy.pose, first.pose)
+    zero = torch.zeros(FRAMES, 1, TINY_POSE.latent_dim)
+    mean = generate_pose_blink(*models, torch.from_numpy(PORTRAIT.pose), torch.from_numpy(PORTRAIT.blink),
+                               torch.from_numpy(audio), pose_noise=zero, blink_noise=zero)  # fmt: skip
+    assert np.array_equal(first.pose, mean.dri_pose.numpy())
+    assert np.array_equal(first.blink, mean.dri_blink.numpy())
 
 
 def test_variety_scales_the_latent_noise(models, audio) -> None:
