@@ -23,13 +23,15 @@ SILENCE_PEAK_DBFS = -60.0
 # Clipping warning: this many flat-topped runs at full scale, or this share of full-scale samples.
 CLIPPING_MIN_RUNS = 3
 CLIPPING_MIN_SHARE = 0.001
+# Decoding less than this share of the duration the container announces means parts are missing.
+INCOMPLETE_SHARE = 0.9
 
 
 @dataclass(frozen=True)
 class AudioWarning:
     """A problem worth telling the user about that does not stop generation."""
 
-    code: str  # "silent", "clipping", "damaged"
+    code: str  # "silent", "clipping", "incomplete", "damaged"
     message: str
 
 
@@ -83,6 +85,13 @@ def check_speech(audio: DecodedAudio, *, max_duration_s: float | None = None) ->
             "clipping",
             f"'{name}' is clipped ({stats.clipped_runs} places hit full scale): distortion can make lip "
             "movements less accurate. Record again with a lower input level if you can.",
+        ))
+    stated = audio.info.duration_s
+    if stated is not None and audio.duration_s < INCOMPLETE_SHARE * stated - 0.1:
+        warnings.append(AudioWarning(
+            "incomplete",
+            f"Only {clock_text(audio.duration_s)} of the {clock_text(stated)} that '{name}' announces could be "
+            "decoded; the file may be damaged or cut short.",
         ))
     if stats.damaged_packets:
         warnings.append(AudioWarning(
