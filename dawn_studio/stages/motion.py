@@ -146,9 +146,12 @@ def _label(name: str) -> str:
     return name.replace("_", " ").capitalize()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PortraitState:
-    """The portrait's own pose ``(6,)`` (yaw°, pitch°, roll°, scale, tx, ty) and eye ratios ``(2,)``."""
+    """The portrait's own pose ``(6,)`` (yaw°, pitch°, roll°, scale, tx, ty) and eye ratios ``(2,)``.
+
+    Holds arrays, so instances compare (and hash) by identity.
+    """
 
     pose: np.ndarray
     blink: np.ndarray
@@ -180,9 +183,12 @@ def _state_vector(values: Any, width: int, name: str) -> np.ndarray:
     return array.astype(np.float32)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class MotionSequences:
-    """Per-frame pose ``(F, 6)`` and eye ratios ``(F, 2)`` in raw units, float32, at 25 fps."""
+    """Per-frame pose ``(F, 6)`` and eye ratios ``(F, 2)`` in raw units, float32, at 25 fps.
+
+    Holds arrays, so instances compare (and hash) by identity.
+    """
 
     pose: np.ndarray
     blink: np.ndarray
