@@ -44,6 +44,8 @@ def test_faceboxes_detect(path) -> None:
     image = inputs_of(fixture)["image"].numpy()
     result = detect_faces(_detector(), image, _thresholds(fixture["config"]))
     expected = fixture["expected"]
+    known = {"scale", "scaled_image", "priors", "loc", "conf", "dets", "dets_nms"}
+    assert set(expected) <= known, f"entries this test does not know: {set(expected) - known}"
 
     assert_entry(fixture, "scale", torch.tensor(result.scale, dtype=torch.float64))
     if "scaled_image" in expected:

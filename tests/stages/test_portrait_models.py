@@ -102,6 +102,16 @@ def test_tiny_tddfa_round_trips_in_the_published_format(tmp_path) -> None:
         torch.testing.assert_close(net(x), loaded(x))
 
 
+def test_widths_that_cannot_be_read_back_from_a_file_are_refused() -> None:
+    from dawn_studio.networks.faceboxes import FaceBoxesConfig
+    from dawn_studio.networks.tddfa import TDDFAConfig
+
+    with pytest.raises(ValueError, match="1/8"):
+        FaceBoxesConfig(width=0.3)
+    with pytest.raises(ValueError, match="1/32"):
+        TDDFAConfig(widen_factor=0.3)
+
+
 def test_wrong_weight_files_name_file_and_key(tmp_path) -> None:
     torch.manual_seed(0)
     tddfa_path = save_tddfa(MobileNetTDDFA(TINY_TDDFA), tmp_path / "mb.pth")

@@ -24,8 +24,14 @@ class FaceBoxesConfig:
     width: float = 1.0
     num_classes: int = 2
 
+    def __post_init__(self) -> None:
+        # Every layer's channel count is a multiple of 8 at full width; multiples of 1/8 keep them whole,
+        # so the width can be read back from a saved file.
+        if self.width <= 0 or self.width * 8 != round(self.width * 8):
+            raise ValueError(f"FaceBoxes width must be a positive multiple of 1/8, not {self.width}")
+
     def channels(self, base: int) -> int:
-        return max(1, int(round(base * self.width)))
+        return int(round(base * self.width))
 
 
 PUBLISHED = FaceBoxesConfig()
@@ -93,8 +99,6 @@ class FaceBoxesNet(nn.Module):
         c = config.channels
         stem, body, wide = c(24), c(64), c(128)
         branch, reduce = c(32), c(24)
-        if 2 * body != 4 * branch:
-            raise ValueError(f"FaceBoxes width {config.width} gives inconsistent channel counts")
         self.conv1 = CReLU(3, stem, kernel_size=7, stride=4, padding=3)
         self.conv2 = CReLU(2 * stem, body, kernel_size=5, stride=2, padding=2)
         self.inception1 = Inception(2 * body, branch, reduce)

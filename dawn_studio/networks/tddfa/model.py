@@ -34,6 +34,13 @@ class TDDFAConfig:
     num_params: int = 62
     input_size: int = 120
 
+    def __post_init__(self) -> None:
+        # Multiples of 1/32 give whole channel counts everywhere, so the factor can be read back from a file.
+        if self.widen_factor <= 0 or self.widen_factor * 32 != round(self.widen_factor * 32):
+            raise ValueError(
+                f"TDDFA widen factor must be a positive multiple of 1/32, not {self.widen_factor}"
+            )
+
     def channels(self, base: int) -> int:
         return int(base * self.widen_factor)
 
