@@ -52,7 +52,7 @@ def denormalise_pose(
     return (delta + normalised_initial) * (high - low) + low
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PoseBlinkOutput:
     """Raw model outputs ``(1, F, 6)`` / ``(1, F, 2)``; sequences in raw units ``(F, 6)`` / ``(F, 2)``."""
 
