@@ -30,8 +30,8 @@ from dawn_studio.stages.audio.speech_features import (
     FrameInterpolator,
     chunk_segments,
     hubert_frame_count,
-    normalise,
     normalisation_stats,
+    normalise,
 )
 
 CLIP = REFERENCE_CHUNKING.clip_length

@@ -105,9 +105,13 @@ class WaveformOverview:
         begin, stop = _span(self.num_samples, begin, stop)
         if samples is not None and (stop - begin) < buckets * self.hop:
             return waveform_envelope(samples, buckets, begin, stop)
-        first, last = begin // self.hop, -(-stop // self.hop)
+        first, end_hop = begin // self.hop, -(-stop // self.hop)
         starts = _bucket_starts(begin, stop, buckets)
-        index = np.minimum(starts // self.hop, last - 1) - first
-        mins = np.minimum.reduceat(self.mins[first:last], index)
-        maxs = np.maximum.reduceat(self.maxs[first:last], index)
+        ends = np.append(starts[1:], stop)
+        # Bucket i covers hops lo[i]..last[i]; reduceat gives lo[i]..lo[i+1]-1, and last[i] is at most lo[i+1].
+        lo = starts // self.hop - first
+        last = np.maximum((ends - 1) // self.hop - first, lo)
+        mins_all, maxs_all = self.mins[first:end_hop], self.maxs[first:end_hop]
+        mins = np.minimum(np.minimum.reduceat(mins_all, lo), mins_all[last])
+        maxs = np.maximum(np.maximum.reduceat(maxs_all, lo), maxs_all[last])
         return Envelope(mins, maxs, starts)
