@@ -47,7 +47,8 @@ class SpatialAttention(nn.Module):
         """x (..., n, dim) → (..., n, dim)."""
         *lead, n, _ = x.shape
         q, k, v = self.to_qkv(x).view(*lead, n, 3, self.heads, self.dim_head).movedim(-4, -2).unbind(dim=-4)
-        out = F.scaled_dot_product_attention(q * self.scale, k, v, scale=1.0)
+        q, k, v = (t.reshape(-1, *t.shape[-3:]) for t in (q * self.scale, k, v))  # 4-D for the fused kernels
+        out = F.scaled_dot_product_attention(q, k, v, scale=1.0).reshape(*lead, *q.shape[-3:])
         return self.to_out(out.movedim(-3, -2).reshape(*lead, n, -1))
 
 

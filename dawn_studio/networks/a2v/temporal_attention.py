@@ -106,17 +106,15 @@ def dense_band_attention(
 
 
 def _band_mask(band: torch.Tensor, window: int, queries: int, keys: int, key_start: int) -> torch.Tensor:
-    """(h, queries, keys) additive mask: band bias where |key - query| ≤ window, dtype-min elsewhere.
+    """(h, queries, keys) additive mask: band bias where |key − query| ≤ window, −inf elsewhere.
 
-    Query a sits at frame a, key c at frame ``key_start + c``. A finite minimum (not -inf) keeps rows
-    that only exist as padding free of NaN.
+    Query a sits at frame a, key c at frame ``key_start + c``.
     """
     a = torch.arange(queries, device=band.device)[:, None]
     c = torch.arange(keys, device=band.device)[None, :]
     offset = c + key_start - a
-    inside = offset.abs() <= window
     table = band[:, (offset.clamp(-window, window) + window)]
-    return table.masked_fill(~inside, torch.finfo(band.dtype).min)
+    return table.masked_fill(offset.abs() > window, float("-inf"))
 
 
 def banded_attention(
@@ -129,32 +127,31 @@ def banded_attention(
 ) -> torch.Tensor:
     """The same function as :func:`dense_band_attention`, evaluated over the band only.
 
-    Queries are split into tiles of ``tile`` frames; each tile attends to its keys from
-    ``window`` frames before to ``window`` frames after, so memory and work grow linearly with T.
-    q, k, v: (..., h, T, d) with q already scaled and rotated; band: (h, 2·window + 1).
+    Queries go in tiles of ``tile`` frames (one attention call per tile, not per frame); each tile
+    attends only to the keys from ``window`` frames before it to ``window`` frames after it, so
+    memory and work grow linearly with T. q, k, v: (..., h, T, d) with q already scaled and
+    rotated; band: (h, 2·window + 1).
     """
-    frames = q.shape[-2]
+    lead, frames = q.shape[:-3], q.shape[-2]
+    # 4-D inputs and a 4-D mask: the fused CPU/CUDA kernels accept nothing else
+    q, k, v = (t.reshape(-1, *t.shape[-3:]) for t in (q, k, v))
     tile = tile or max(window, 32)
-    span = tile + 2 * window
-    if frames <= span:
-        mask = _band_mask(band, window, frames, frames, 0).to(q.dtype)
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=1.0)
-    tiles = -(-frames // tile)
-    padded = tiles * tile
-    q_t = F.pad(q, (0, 0, 0, padded - frames)).unflatten(-2, (tiles, tile))
-
-    def windows(x: torch.Tensor) -> torch.Tensor:
-        x = F.pad(x, (0, 0, window, padded - frames + window))
-        return x.unfold(-2, span, tile).transpose(-1, -2)
-
-    relative = _band_mask(band, window, tile, span, -window)  # same for every tile
-    key_frame = (
-        torch.arange(tiles, device=q.device)[:, None] * tile - window + torch.arange(span, device=q.device)
-    )
-    valid = (key_frame >= 0) & (key_frame < frames)  # (tiles, span)
-    mask = relative[:, None].masked_fill(~valid[None, :, None, :], torch.finfo(band.dtype).min).to(q.dtype)
-    out = F.scaled_dot_product_attention(q_t, windows(k), windows(v), attn_mask=mask, scale=1.0)
-    return out.flatten(-3, -2)[..., :frames, :]
+    if frames <= tile + 2 * window:
+        mask = _band_mask(band, window, frames, frames, 0).to(q.dtype)[None]
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=1.0)
+    else:
+        parts = []
+        for start in range(0, frames, tile):
+            stop = min(start + tile, frames)
+            lo, hi = max(0, start - window), min(frames, stop + window)
+            mask = _band_mask(band, window, stop - start, hi - lo, lo - start).to(q.dtype)[None]
+            parts.append(
+                F.scaled_dot_product_attention(
+                    q[:, :, start:stop], k[:, :, lo:hi], v[:, :, lo:hi], attn_mask=mask, scale=1.0
+                )
+            )
+        out = torch.cat(parts, dim=-2)
+    return out.reshape(*lead, *out.shape[-3:])
 
 
 class TemporalAttention(nn.Module):
