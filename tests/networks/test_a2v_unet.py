@@ -50,7 +50,10 @@ def test_banded_and_dense_temporal_attention_give_the_same_unet(frames):
     dense.load_state_dict(banded.state_dict())
     inputs = _inputs(banded, frames)
     with torch.no_grad():
-        torch.testing.assert_close(banded(*inputs), dense(*inputs), rtol=1e-4, atol=1e-5)
+        reference = dense(*inputs)
+        torch.testing.assert_close(banded(*inputs), reference, rtol=1e-4, atol=1e-5)
+        banded.set_temporal_attention("dense")
+        assert torch.equal(banded(*inputs), reference)
 
 
 def test_classifier_free_guidance_combines_conditional_and_zero_condition_passes():

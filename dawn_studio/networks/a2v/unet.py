@@ -7,12 +7,14 @@ audio/pose/eye condition. The frame count is read from the inputs; nothing about
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .conditioning import ConditionedResnetBlock
-from .config import UnetConfig
+from .config import TemporalAttentionImpl, UnetConfig
 from .layers import PreNorm, Residual, SinusoidalTimeEmbedding, downsample, upsample
 from .spatial_attention import AlongPositions, SpatialAttention, SpatialLinearAttention
 from .temporal_attention import AlongFrames, RelativePositionBias, RotaryEmbedding, TemporalAttention
@@ -105,6 +107,13 @@ class Unet3D(nn.Module):
         self.occlusion_map = nn.Sequential(
             resnet(c.dim * 2, c.dim, False), nn.Conv3d(c.dim, c.out_conf_dim, 1)
         )
+
+    def set_temporal_attention(self, impl: TemporalAttentionImpl) -> None:
+        """Switch every temporal attention between "banded" (default) and the reference's "dense" form."""
+        self.config = dataclasses.replace(self.config, temporal_attention=impl)
+        for module in self.modules():
+            if isinstance(module, TemporalAttention):
+                module.impl = impl
 
     def _init_conv(self, x_noisy: torch.Tensor, image_cond: torch.Tensor) -> torch.Tensor:
         """init_conv(cat(x_noisy, image_cond)) as two convolutions, the constant part once per frame it has.
