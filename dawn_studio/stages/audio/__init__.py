@@ -22,6 +22,18 @@ from .hubert_model import (
     save_hubert_folder,
 )
 from .levels import BlockLevel, SignalStats, block_level, dbfs
+from .recorder import (
+    InputDevice,
+    MeterReading,
+    Recorder,
+    RecorderState,
+    RecordingAvailability,
+    RecordingResult,
+    RecordingUnavailable,
+    list_input_devices,
+    recording_availability,
+    repair_recording,
+)
 from .speech_features import (
     REFERENCE_CHUNKING,
     ChunkingSpec,
@@ -29,7 +41,9 @@ from .speech_features import (
     extract_speech_features,
     interpolate_frames,
 )
+from .trimming import TrimmedClip, trim_audio_file, trim_samples
 from .validation import AudioWarning, SpeechInput, check_speech, load_speech, video_frame_count
+from .waveform import Envelope, WaveformOverview, waveform_envelope
 
 __all__ = [
     "HUBERT_LARGE_CONFIG", "HUBERT_LARGE_FOLDER", "REFERENCE_CHUNKING", "REFERENCE_DECODING", "SPEECH_RATE",
@@ -38,4 +52,7 @@ __all__ = [
     "SpeechInput", "block_level", "build_hubert", "check_speech", "dbfs", "decode_audio",
     "extract_speech_features", "interpolate_frames", "load_hubert", "load_speech", "probe_audio",
     "save_hubert_folder", "video_frame_count",
+    "Envelope", "InputDevice", "MeterReading", "Recorder", "RecorderState", "RecordingAvailability",
+    "RecordingResult", "RecordingUnavailable", "TrimmedClip", "WaveformOverview", "list_input_devices",
+    "recording_availability", "repair_recording", "trim_audio_file", "trim_samples", "waveform_envelope",
 ]

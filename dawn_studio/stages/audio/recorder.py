@@ -251,6 +251,8 @@ class Recorder:
         except BaseException:
             self._state = RecorderState.FAILED
             self._shutdown_writer()
+            if self._written == 0:
+                self.path.unlink(missing_ok=True)  # the empty file this call created
             raise
 
     def _open_stream(self) -> Any:
