@@ -1,0 +1,126 @@
+"""The model manager dialog: status, terms before download, downloads off the UI thread with progress,
+cancel, offline errors, import, verify, choosing the folder, first-run offer."""
+
+import socket
+
+import huggingface_hub.constants
+import pytest
+from modelstore.fake_sources import ModelServer, payloads, write_catalog
+
+from dawn_studio.modelstore import FileState, ModelStore, load_catalog, use_folder
+from dawn_studio.ui.model_manager import ModelManagerDialog, first_run_dialog
+
+
+@pytest.fixture
+def files():
+    return payloads()
+
+
+@pytest.fixture
+def server(files, monkeypatch):
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    server = ModelServer(files)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def store(tmp_path, server, files):
+    return ModelStore(tmp_path / "store", load_catalog(write_catalog(tmp_path, server.url, files)))
+
+
+@pytest.fixture
+def dialog(qtbot, store):
+    dialog = ModelManagerDialog(lambda: store)
+    qtbot.addWidget(dialog)
+    yield dialog
+    dialog.runner.cancel()
+    dialog.runner.wait()
+
+
+def test_shows_what_is_missing_and_needs_the_terms_accepted(dialog):
+    assert "Talking video missing 4 files" in dialog.features_label.text()
+    assert "Recording does not need models" in dialog.features_label.text()
+    assert dialog.table.rowCount() == 4 and dialog.table.item(0, 3).text() == "Missing"
+    assert "For research purposes only." in dialog.terms_text.toPlainText()
+    assert not dialog.download_button.isEnabled()
+    dialog.accept_terms.setChecked(True)
+    assert dialog.download_button.isEnabled()
+
+
+def test_download_runs_in_the_background_with_progress(qtbot, dialog, store):
+    seen = []
+    dialog.runner.progressed.connect(seen.append)
+    dialog.accept_terms.setChecked(True)
+    with qtbot.waitSignal(dialog.modelsChanged, timeout=20_000):
+        dialog.download_button.click()
+        assert dialog.busy and dialog.cancel_button.isEnabled() and not dialog.close_button.isEnabled()
+    assert seen and dialog.total_progress.value() == dialog.total_progress.maximum()
+    assert all(s.state is FileState.VERIFIED for s in store.status().files)
+    assert "Talking video ready" in dialog.features_label.text()
+    assert dialog.table.item(0, 3).text() == "Verified" and not dialog.download_button.isEnabled()
+
+
+def test_cancel_stops_the_download_and_keeps_nothing(qtbot, dialog, store, server):
+    server.delay = 0.05
+    dialog.accept_terms.setChecked(True)
+    with qtbot.waitSignal(dialog.runner.cancelled, timeout=20_000):
+        dialog.start_download(["big"])
+        qtbot.waitUntil(lambda: dialog.file_progress.value() > 0, timeout=10_000)
+        dialog.cancel_button.click()
+    assert "Cancelled" in dialog.status_label.text()
+    assert not list(store.root.rglob("*.part")) and not store.path_of("big").exists()
+    assert not dialog.busy and dialog.download_button.isEnabled()
+
+
+def test_offline_is_reported_in_the_dialog_quickly(qtbot, tmp_path, files):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    store = ModelStore(tmp_path / "store", load_catalog(write_catalog(tmp_path, dead, files)))
+    dialog = ModelManagerDialog(lambda: store)
+    qtbot.addWidget(dialog)
+    dialog.accept_terms.setChecked(True)
+    with qtbot.waitSignal(dialog.runner.failed, timeout=5_000):
+        dialog.download_button.click()
+    assert "offline" in dialog.last_error and dialog.status_label.text() == dialog.last_error
+    assert not dialog.busy and dialog.import_folder_button.isEnabled()
+
+
+def test_import_and_verify(qtbot, dialog, store, files, tmp_path):
+    source = tmp_path / "copy" / "pretrain_models"
+    source.mkdir(parents=True)
+    (source / "stats.pkl").write_bytes(files["stats.pkl"])
+    (source / "FaceDetector.pth").write_bytes(files["FaceDetector.pth"])
+    with qtbot.waitSignal(dialog.modelsChanged, timeout=10_000):
+        dialog.start_import(tmp_path / "copy")
+    assert "Imported 2 file(s)" in dialog.status_label.text()
+    assert "Face analysis ready" in dialog.features_label.text()
+    store.path_of("stats").write_bytes(b"\x80\x02 changed")
+    with qtbot.waitSignal(dialog.modelsChanged, timeout=10_000):
+        dialog.verify_button.click()
+    assert "Damaged: 3ddfa/stats.pkl" in dialog.status_label.text()
+
+
+def test_use_another_folder(dialog, tmp_path, monkeypatch):
+    monkeypatch.delenv("DAWN_STUDIO_MODELS", raising=False)
+    with_models = tmp_path / "elsewhere"
+    dialog.use_folder(with_models)
+    assert dialog.store.root == with_models and str(with_models) in dialog.folder_label.text()
+    assert ModelStore.locate(dialog.store.catalog).root == with_models.resolve()  # remembered
+    use_folder(None)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    dialog.use_folder(blocker / "sub")
+    assert "Cannot write to the model folder" in dialog.status_label.text()
+    assert dialog.store.root == with_models
+
+
+def test_first_run_offer_only_when_nothing_is_installed(qtbot, store, files):
+    dialog = first_run_dialog(lambda: store)
+    qtbot.addWidget(dialog)
+    assert "No model files are installed yet" in dialog.status_label.text()
+    detector = store.path_of("detector")
+    detector.parent.mkdir(parents=True)
+    detector.write_bytes(files["FaceDetector.pth"])
+    assert first_run_dialog(lambda: store) is None
