@@ -47,12 +47,32 @@ def test_sample_portraits_reference_framing(name) -> None:
     yaw, pitch, roll, scale, tx, ty, tz = face.pose
     assert max(abs(yaw), abs(pitch), abs(roll)) < 30
     assert 3e-4 < scale < 7e-4 and 40 < tx < 80 and 50 < ty < 90 and -70 < tz < -60
-    assert face.estimated and face.landmarks is None
+    # No BFM here: the regressor file's 2-D landmark head gives the estimate.
+    assert face.estimated and face.landmark_source == "landmark_head"
+    assert face.landmarks.shape == (68, 2)
+    left, right = face.eye_ratios
+    assert 0.15 < left < 0.45 and 0.15 < right < 0.45 and abs(left - right) < 0.08, "open eyes"
+    x1, y1, x2, y2 = face.box
+    size = ((x2 - x1) + (y2 - y1)) / 2
+    x_min, x_max, y_min, y_max, h, w = face.bbox
+    assert (h, w) == (portrait.height, portrait.width)
+    assert abs(x_min - x1) < 0.15 * size and abs(x_max - x2) < 0.15 * size, "jaw spans the detector box"
+    assert abs(y_max - y2) < 0.15 * size, "chin at the box bottom"
+    assert y1 < y_min < (y1 + y2) / 2, "brows inside the box"
+    assert face.init_eye_bbox().shape == (1, 8) and face.init_pose().shape == (1, 7)
+    assert crop_image(portrait.rgb, face.crop).shape == (128, 128, 3)
+
+
+def test_without_bfm_and_landmark_head_the_detector_box_is_used() -> None:
+    base = _models()
+    models = PortraitModels(base.detector, base.regressor, base.stats)
+    portrait = load_portrait(sample_portrait("real_male1.jpeg"))
+    face = analyse_portrait(portrait, models, framing="reference").face()
+    assert face.estimated and face.landmark_source == "detector_box" and face.landmarks is None
     assert face.eye_ratios == (FALLBACK_EYE_RATIO, FALLBACK_EYE_RATIO)
     x1, y1, x2, y2 = face.box
     assert face.bbox == (int(x1), int(x2), int(y1), int(y2), portrait.height, portrait.width)
-    assert face.init_eye_bbox().shape == (1, 8) and face.init_pose().shape == (1, 7)
-    assert crop_image(portrait.rgb, face.crop).shape == (128, 128, 3)
+    assert face.pose == analyse_portrait(portrait, base, framing="reference").face().pose
 
 
 @pytest.mark.parametrize("path", fixture_params("tddfa_pose"))
@@ -99,7 +119,9 @@ def test_group_photo_returns_every_face_ranked_with_its_own_crop() -> None:
         assert x0 <= face.box[0] and face.box[2] <= x1, "the face is inside its crop"
         bx0, bx1, by0, by1, h, w = face.bbox
         assert (h, w) == (face.crop.height, face.crop.width)
-        assert bx0 == int(face.box[0] - x0) and by1 == int(face.box[3] - y0), "bbox is in the crop's frame"
+        assert face.landmark_source == "landmark_head"
+        assert bx0 == int(face.landmarks[:, 0].min() - x0), "bbox is in the crop's frame"
+        assert by1 == int(face.landmarks[:, 1].max() - y0), "bbox is in the crop's frame"
     with pytest.raises(PortraitError, match="2 face"):
         analysis.face(2)
 
@@ -196,7 +218,7 @@ def test_landmarks_eyes_and_bbox_with_a_face_model(tmp_path, dense) -> None:
     models = PortraitModels(base.detector, base.regressor, base.stats, morphable)
     portrait = load_portrait(sample_portrait("real_male2.jpeg"))
     face = analyse_portrait(portrait, models, framing="reference", dense_compat=dense).face()
-    assert not face.estimated
+    assert not face.estimated and face.landmark_source == "bfm"
     ref = _reference_vertices(store, face.params.astype(np.float64), np.array(face.roi_box), dense)
     np.testing.assert_allclose(face.eye_ratios, _reference_eyes(ref), rtol=1e-3)
     x = ref[0].astype(np.float32).astype(np.int32)

@@ -14,7 +14,7 @@ from dawn_studio.networks.checkpoint import CheckpointError
 from dawn_studio.networks.faceboxes import TINY as TINY_FACEBOXES
 from dawn_studio.networks.faceboxes import FaceBoxesNet, load_faceboxes, prior_boxes, save_faceboxes
 from dawn_studio.networks.tddfa import TINY as TINY_TDDFA
-from dawn_studio.networks.tddfa import MobileNetTDDFA, load_tddfa, save_tddfa
+from dawn_studio.networks.tddfa import LandmarkHead, MobileNetTDDFA, load_tddfa, load_tddfa_file, save_tddfa
 from dawn_studio.stages.portrait import (
     PortraitError,
     UnsafePickleError,
@@ -100,6 +100,26 @@ def test_tiny_tddfa_round_trips_in_the_published_format(tmp_path) -> None:
     x = torch.randn(2, 3, 120, 120)
     with torch.no_grad():
         torch.testing.assert_close(net(x), loaded(x))
+
+
+def test_landmark_head_is_saved_and_loaded_with_the_regressor(tmp_path) -> None:
+    torch.manual_seed(0)
+    net, head = MobileNetTDDFA(TINY_TDDFA).eval(), LandmarkHead(TINY_TDDFA).eval()
+    path = save_tddfa(net, tmp_path / "mb.pth", landmark_head=head)
+    loaded_net, loaded_head = load_tddfa_file(path)
+    x = torch.randn(1, 3, 120, 120)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded_head(loaded_net.features(x)), head(net.features(x)))
+    state = torch.load(path, weights_only=True)
+    for key in ("module.fc_lm.weight", "module.fc_lm.bias"):
+        del state["state_dict"][key]
+    torch.save(state, tmp_path / "no_head.pth")
+    assert load_tddfa_file(tmp_path / "no_head.pth")[1] is None
+
+
+def test_published_mb05_file_carries_a_landmark_head() -> None:
+    net, head = load_tddfa_file(tddfa_model_dir() / "mb05_120x120.pth")
+    assert head is not None and head.weight.shape == (136, net.fc.in_features)
 
 
 def test_widths_that_cannot_be_read_back_from_a_file_are_refused() -> None:

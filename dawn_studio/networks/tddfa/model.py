@@ -80,11 +80,36 @@ class MobileNetTDDFA(nn.Module):
             self.add_module(name, DepthWiseBlock(c(cin), c(cout), stride))
         self.fc = nn.Linear(c(1024), config.num_params)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Pooled ``(N, C)`` features, shared by the parameter head and the landmark head."""
         x = F.relu(self.bn1(self.conv1(x)))
         for name, *_ in _BLOCKS:
             x = getattr(self, name)(x)
-        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+        return torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.features(x))
+
+
+class LandmarkHead(nn.Linear):
+    """3DDFA_V2's auxiliary 2-D landmark regressor (``fc_lm`` in the weight files), on ``features``.
+
+    Output ``(N, 136)`` = 68 x coordinates then 68 y coordinates, with -1..1 spanning the crop.
+    The reference never uses it; here it estimates eye ratios and the face box when the BFM
+    face model is missing.
+    """
+
+    OUTPUTS = 136
+
+    def __init__(self, config: TDDFAConfig = MB1) -> None:
+        super().__init__(config.channels(1024), self.OUTPUTS)
+
+
+def landmarks_from_head(output: torch.Tensor, roi_boxes: torch.Tensor) -> torch.Tensor:
+    """``(N, 136)`` head output + ``(N, 4)`` crop boxes [sx, sy, ex, ey] -> ``(N, 68, 2)`` image pixels."""
+    points = output.reshape(-1, 2, 68).transpose(1, 2)
+    start, end = roi_boxes[:, None, :2].to(points.dtype), roi_boxes[:, None, 2:].to(points.dtype)
+    return start + (points + 1) / 2 * (end - start)
 
 
 def normalise_crops(crops_bgr: torch.Tensor) -> torch.Tensor:

@@ -13,24 +13,24 @@ from pathlib import Path
 import torch
 
 from ..checkpoint import CheckpointError, checkpoint_section, load_strict, read_checkpoint, strip_prefix
-from .model import MobileNetTDDFA, TDDFAConfig
+from .model import LandmarkHead, MobileNetTDDFA, TDDFAConfig
 
 _STEM_KEY = "conv1.weight"
 _LANDMARK_HEAD = "fc_lm."
-LANDMARK_OUTPUTS = 136
 
 
 def _section_name(widen_factor: float) -> str:
     return {1.0: "tddfa.mb1", 0.5: "tddfa.mb05"}.get(widen_factor, f"tddfa.mobilenet_x{widen_factor:g}")
 
 
-def load_tddfa(path: str | os.PathLike[str]) -> MobileNetTDDFA:
-    """Build the MobileNet the file was made for (widen factor from its stem) and load it strictly."""
+def load_tddfa_file(path: str | os.PathLike[str]) -> tuple[MobileNetTDDFA, LandmarkHead | None]:
+    """The regressor (strictly loaded, width from its stem) and the landmark head when the file has one."""
     checkpoint = read_checkpoint(path)
     state = checkpoint
     if "state_dict" in checkpoint:
         state = checkpoint_section(checkpoint, "state_dict", path=path)
     state = strip_prefix(state, "module.")
+    landmark_state = {k[len(_LANDMARK_HEAD):]: v for k, v in state.items() if k.startswith(_LANDMARK_HEAD)}
     state = {("fc." + k[len("fc_param."):] if k.startswith("fc_param.") else k): v for k, v in state.items()
              if not k.startswith(_LANDMARK_HEAD)}
     stem = state.get(_STEM_KEY)
@@ -38,20 +38,34 @@ def load_tddfa(path: str | os.PathLike[str]) -> MobileNetTDDFA:
     if not isinstance(stem, torch.Tensor) or stem.ndim != 4 or not isinstance(head, torch.Tensor):
         raise CheckpointError("Not a TDDFA MobileNet weight file", path=path, key=_STEM_KEY)
     config = TDDFAConfig(widen_factor=stem.shape[0] / 32, num_params=head.shape[0])
+    section = _section_name(config.widen_factor)
     net = MobileNetTDDFA(config)
-    load_strict(net, state, path=path, section=_section_name(config.widen_factor))
-    return net.eval()
+    load_strict(net, state, path=path, section=section)
+    landmark_head = None
+    if landmark_state:
+        landmark_head = LandmarkHead(config)
+        load_strict(landmark_head, landmark_state, path=path, section=f"{section}.fc_lm")
+        landmark_head.eval()
+    return net.eval(), landmark_head
 
 
-def save_tddfa(net: MobileNetTDDFA, path: str | os.PathLike[str], *, epoch: int = 0) -> Path:
-    """Write ``net`` like the published files, including a (zero) ``fc_lm`` head of the right shape."""
+def load_tddfa(path: str | os.PathLike[str]) -> MobileNetTDDFA:
+    """Build the MobileNet the file was made for (widen factor from its stem) and load it strictly."""
+    return load_tddfa_file(path)[0]
+
+
+def save_tddfa(
+    net: MobileNetTDDFA, path: str | os.PathLike[str], *, landmark_head: LandmarkHead | None = None,
+    epoch: int = 0,
+) -> Path:
+    """Write ``net`` like the published files, with its ``fc_lm`` landmark head (a fresh one if not given)."""
     state: dict[str, torch.Tensor] = {}
     for key, value in net.state_dict().items():
         name = "fc_param." + key[len("fc."):] if key.startswith("fc.") else key
         state["module." + name] = value.detach().cpu().clone()
-    features = net.fc.in_features
-    state["module.fc_lm.weight"] = torch.zeros(LANDMARK_OUTPUTS, features)
-    state["module.fc_lm.bias"] = torch.zeros(LANDMARK_OUTPUTS)
+    head = landmark_head if landmark_head is not None else LandmarkHead(net.config)
+    for key, value in head.state_dict().items():
+        state[f"module.{_LANDMARK_HEAD}{key}"] = value.detach().cpu().clone()
     target = Path(path)
     torch.save({"epoch": epoch, "state_dict": state}, target)
     return target

@@ -7,10 +7,17 @@ Per face:
 
 * ``pose``: 3DDFA_V2 pose from the 3DMM parameters (degrees, scale, crop-frame translation),
   identical to the reference's ``init_pose.npy`` for that face.
-* ``eye_ratios`` and ``bbox``: from the 68 sparse landmarks (bug B3 fixed; ``dense_compat=True``
-  reproduces the unified script's dense-mesh values), reconstructed with the BFM. Without the BFM:
-  ratios 0.3/0.3 (the reference's fallback for an open eye) and the detector box as the face box;
-  ``estimated`` is then True.
+* ``eye_ratios`` and ``bbox``: from the 68 landmarks, by the first source available
+  (``landmark_source``):
+
+  - ``"bfm"``: the 68 sparse 3-D landmarks reconstructed with the BFM face model, as DAWN's
+    training data (bug B3 fixed; ``dense_compat=True`` reproduces the unified script's dense-mesh
+    values). Exact; ``estimated`` is False.
+  - ``"landmark_head"``: without the BFM, the 68 2-D landmarks of 3DDFA_V2's auxiliary landmark
+    head stored in the regressor file (``fc_lm``). Eye ratios are then 2-D (no depth), the box is
+    the landmarks' extent. ``estimated`` is True.
+  - ``"detector_box"``: with neither, ratios 0.3/0.3 (the reference's own fallback for an open
+    eye) and the detector box as the face box. ``estimated`` is True.
 * ``bbox`` is ``[x_min, x_max, y_min, y_max, H, W]`` in the pixels of the region the generator's
   portrait is made from (its crop, at the photo's resolution), ``H, W`` that region's size; for
   the ``"reference"`` framing this is exactly the reference's original-image box.
@@ -45,9 +52,10 @@ class FaceResult:
     bbox: tuple[int, int, int, int, int, int]  # x_min, x_max, y_min, y_max, H, W in the crop's frame
     crop: FaceCrop
     estimated: bool  # eye ratios / bbox estimated (no BFM)
+    landmark_source: str  # "bfm", "landmark_head" or "detector_box"
     params: np.ndarray  # (62,) float32 3DMM parameters
     roi_box: tuple[float, float, float, float]  # TDDFA's square region, original pixels
-    landmarks: np.ndarray | None = None  # (68, 3) float32 original pixels (None when estimated)
+    landmarks: np.ndarray | None = None  # (68, 3) "bfm" or (68, 2) "landmark_head", original pixels
 
     def init_pose(self) -> np.ndarray:
         """``(1, 7)`` float64, the reference's ``init_pose.npy`` layout."""
@@ -90,12 +98,16 @@ def analyse_portrait(
     if len(boxes) == 0:
         raise NoFaceError()
     regression = regress_faces(models, portrait.rgb, boxes, rgb=True)
-    landmarks = ratios = None
+    points: torch.Tensor | None = None
+    source = "detector_box"
     if models.morphable is not None:
         vertices = models.morphable.vertices(regression.params.to(torch.float32), dense=dense_compat)
         points = to_image_coordinates(vertices, torch.from_numpy(regression.roi_boxes), CROP_SIZE)
-        ratios = eye_ratios(points).numpy()
-        landmarks = points.numpy().astype(np.float32)
+        source = "bfm"
+    elif regression.landmarks_2d is not None:
+        points, source = regression.landmarks_2d, "landmark_head"
+    landmarks = None if points is None else points.numpy().astype(np.float32)
+    ratios = None if points is None else eye_ratios(points).numpy()
     faces = []
     for index, box in enumerate(boxes):
         crop = plan_crop(box, portrait.height, portrait.width, output_size, framing)
@@ -112,9 +124,10 @@ def analyse_portrait(
             eye_ratios=eyes,
             bbox=bbox,
             crop=crop,
-            estimated=landmarks is None,
+            estimated=source != "bfm",
+            landmark_source=source,
             params=regression.params[index].numpy().copy(),
             roi_box=tuple(float(v) for v in regression.roi_boxes[index]),
-            landmarks=None if landmarks is None or dense_compat else landmarks[index],
+            landmarks=None if landmarks is None or (dense_compat and source == "bfm") else landmarks[index],
         ))
     return PortraitAnalysis(portrait.height, portrait.width, tuple(faces), framing, output_size)

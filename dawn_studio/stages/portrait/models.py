@@ -17,7 +17,7 @@ import torch
 
 from ...networks.checkpoint import CheckpointError
 from ...networks.faceboxes import FaceBoxesNet, load_faceboxes
-from ...networks.tddfa import MobileNetTDDFA, MorphableModel, load_tddfa
+from ...networks.tddfa import LandmarkHead, MobileNetTDDFA, MorphableModel, load_tddfa_file
 from .errors import PortraitError
 from .safe_pickle import UnsafePickleError, read_numpy_pickle
 
@@ -42,18 +42,24 @@ class ParamStats:
 
 @dataclass
 class PortraitModels:
-    """Detector, parameter regressor and its statistics, and (optionally) the BFM landmark model."""
+    """Detector, parameter regressor and its statistics; optionally the BFM and the 2-D landmark head.
+
+    Landmarks come from the BFM when it is there (exact), else from the regressor file's 2-D
+    landmark head (estimated), else they are not available (see ``analysis.py``).
+    """
 
     detector: FaceBoxesNet
     regressor: MobileNetTDDFA
     stats: ParamStats
     morphable: MorphableModel | None = None
+    landmark_head: LandmarkHead | None = None
     device: torch.device = torch.device("cpu")
 
     def to(self, device: str | torch.device) -> PortraitModels:
         self.device = torch.device(device)
-        self.detector.to(self.device)
-        self.regressor.to(self.device)
+        for module in (self.detector, self.regressor, self.landmark_head):
+            if module is not None:
+                module.to(self.device)
         return self
 
 
@@ -133,11 +139,13 @@ def load_portrait_models(
     stats_path = pick(param_stats, (PARAM_STATS_FILE,), "parameter statistics file")
     bfm_path = pick(bfm, (BFM_FILE,), "face model", required=False)
     try:
+        regressor_net, landmark_head = load_tddfa_file(regressor_path)
         models = PortraitModels(
             detector=load_faceboxes(detector_path),
-            regressor=load_tddfa(regressor_path),
+            regressor=regressor_net,
             stats=read_param_stats(stats_path),
             morphable=read_morphable_model(bfm_path) if bfm_path is not None else None,
+            landmark_head=landmark_head,
         )
     except CheckpointError as exc:
         raise PortraitError(f"A face-analysis model file cannot be used: {exc}") from exc

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import torch
 
-from ...networks.tddfa import normalise_crops, poses_from_params
+from ...networks.tddfa import landmarks_from_head, normalise_crops, poses_from_params
 from .models import PortraitModels
 
 CROP_SIZE = 120
@@ -27,6 +27,7 @@ class Regression:
     params_raw: torch.Tensor  # (M, 62) float32
     params: torch.Tensor  # (M, 62) float32
     poses: torch.Tensor  # (M, 7) float64 [yaw°, pitch°, roll°, s, tx, ty, tz]
+    landmarks_2d: torch.Tensor | None = None  # (M, 68, 2) image pixels from the landmark head, if loaded
 
 
 def roi_from_box(box: np.ndarray) -> np.ndarray:
@@ -75,7 +76,14 @@ def regress_faces(
     """Parameters and poses of every box (one batched network call); ``image`` BGR unless ``rgb``."""
     rois, crops = face_crops(image, boxes, rgb=rgb)
     crops = np.ascontiguousarray(crops)
-    x = normalise_crops(torch.from_numpy(crops).to(models.device))
-    raw = models.regressor(x).cpu() if len(crops) else torch.zeros(0, models.regressor.config.num_params)
+    if len(crops) == 0:
+        raw = torch.zeros(0, models.regressor.config.num_params)
+        params = models.stats.denormalise(raw)
+        return Regression(rois, crops, raw, params, poses_from_params(params))
+    features = models.regressor.features(normalise_crops(torch.from_numpy(crops).to(models.device)))
+    raw = models.regressor.fc(features).cpu()
     params = models.stats.denormalise(raw)
-    return Regression(rois, crops, raw, params, poses_from_params(params))
+    landmarks = None
+    if models.landmark_head is not None:
+        landmarks = landmarks_from_head(models.landmark_head(features).cpu(), torch.from_numpy(rois))
+    return Regression(rois, crops, raw, params, poses_from_params(params), landmarks)
