@@ -78,6 +78,18 @@ def test_16_bit_png_colour_and_grey(tmp_path) -> None:
     np.testing.assert_array_equal(grey[..., 0], grey[..., 2])
 
 
+def test_colour_profiles_are_converted_to_srgb(tmp_path) -> None:
+    from PIL import ImageCms
+
+    rgb = _pattern()
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    Image.fromarray(rgb).save(tmp_path / "tagged.png", icc_profile=srgb)
+    np.testing.assert_allclose(load_portrait(tmp_path / "tagged.png").rgb, rgb, atol=2)
+    broken = b"\0" * 200
+    Image.fromarray(rgb).save(tmp_path / "broken.png", icc_profile=broken)
+    np.testing.assert_array_equal(load_portrait(tmp_path / "broken.png").rgb, rgb)
+
+
 def test_greyscale_and_cmyk_become_rgb(tmp_path) -> None:
     Image.fromarray(_pattern()[..., 1]).save(tmp_path / "grey.jpg")
     grey = load_portrait(tmp_path / "grey.jpg").rgb

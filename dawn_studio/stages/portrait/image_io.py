@@ -2,19 +2,21 @@
 
 The reference reads the photo twice with two libraries that disagree (bug B8: OpenCV applies the
 EXIF rotation and drops alpha, PIL does neither). Here it is decoded once with Pillow: EXIF
-orientation applied, transparency composited onto a neutral grey, greyscale/palette/CMYK/16-bit
-converted to 8-bit RGB. HEIC/HEIF needs the optional ``pillow-heif`` package.
+orientation applied, an embedded colour profile (Display P3, Adobe RGB, CMYK, ...) converted to
+sRGB, transparency composited onto a neutral grey, greyscale/palette/CMYK/16-bit converted to 8-bit
+RGB. HEIC/HEIF needs the optional ``pillow-heif`` package.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from .errors import PortraitError
 
@@ -54,6 +56,20 @@ class Portrait:
         return np.ascontiguousarray(self.rgb[..., ::-1])
 
 
+def _to_srgb(image: Image.Image) -> Image.Image:
+    """Convert pixels tagged with an ICC profile to sRGB (video players assume sRGB); untagged as is."""
+    profile = image.info.get("icc_profile")
+    if not profile or image.mode not in ("RGB", "RGBA", "CMYK"):
+        return image
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+        target = ImageCms.createProfile("sRGB")
+        mode = "RGBA" if image.mode == "RGBA" else "RGB"
+        return ImageCms.profileToProfile(image, source, target, outputMode=mode) or image
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return image  # a broken or unsupported profile: keep the pixels as they are
+
+
 def _to_rgb8(image: Image.Image, background: tuple[int, int, int]) -> tuple[Image.Image, bool]:
     """Any Pillow mode -> 8-bit RGB; transparency is composited onto ``background``."""
     mode = image.mode
@@ -77,7 +93,7 @@ def portrait_from_image(
     """Upright, opaque 8-bit RGB from a Pillow image (EXIF orientation applied once)."""
     orientation = image.getexif().get(0x0112, 1)
     upright = ImageOps.exif_transpose(image) if orientation not in (None, 1) else image
-    rgb_image, had_alpha = _to_rgb8(upright, background)
+    rgb_image, had_alpha = _to_rgb8(_to_srgb(upright), background)
     rgb = np.asarray(rgb_image, dtype=np.uint8)
     if min(rgb.shape[:2]) < MIN_SIDE:
         raise PortraitError(
