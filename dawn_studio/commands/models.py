@@ -53,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fetch.add_argument("--mirror", action="append", default=[], metavar="SOURCE=URL",
                        help="fetch a source from elsewhere for this run (hub endpoint or base URL); "
                             "repeatable")
-    fetch.add_argument("--timeout", type=float, default=15.0, help="network timeout in seconds (default 15)")
+    fetch.add_argument("--timeout", type=float, default=10.0, help="network timeout in seconds (default 10)")
     fetch.set_defaults(func=run_download)
 
     importing = actions.add_parser("import", help="copy model files from a folder or zip into the store")

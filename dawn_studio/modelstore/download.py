@@ -37,7 +37,7 @@ def files_to_download(store: ModelStore, names: list[str] | tuple[str, ...] | No
 
 def download(store: ModelStore, names: list[str] | tuple[str, ...] | None = None, *,
              progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
-             overrides: dict[str, Any] | None = None, timeout: float = 15.0) -> DownloadResult:
+             overrides: dict[str, Any] | None = None, timeout: float = 10.0) -> DownloadResult:
     todo, present = files_to_download(store, names)
     if not todo:
         return DownloadResult((), tuple(f.id for f in present))
@@ -73,10 +73,16 @@ def download(store: ModelStore, names: list[str] | tuple[str, ...] | None = None
 
         fetch(remote, part, on_bytes=on_bytes, cancel=cancel, timeout=timeout)
         size = part.stat().st_size
-        emit("verifying", index, file, size, size, finished + size, total)
+
+        def on_hashed(got: int, _i: int = index, _f: CatalogFile = file, _size: int = size,
+                      _done: int = finished + size) -> None:
+            emit("verifying", _i, _f, got, _size, _done, total)
+
+        on_hashed(0)
         try:
             verification = store.check_candidate(file, part, hub_sha256=remote.sha256,
-                                                 hub_git_blob=remote.git_blob, cancel=cancel)
+                                                 hub_git_blob=remote.git_blob, progress=on_hashed,
+                                                 cancel=cancel)
         except BaseException:
             discard_partial(part)  # cancelled or unreadable while checking: nothing half-checked stays
             raise

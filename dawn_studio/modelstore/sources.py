@@ -99,7 +99,7 @@ def describe_source(catalog: Catalog, ref: SourceRef) -> str:
     return _join(origin.base_url or "", ref.path or "")
 
 
-def resolve(catalog: Catalog, file: CatalogFile, *, timeout: float = 15.0) -> RemoteFile:
+def resolve(catalog: Catalog, file: CatalogFile, *, timeout: float = 10.0) -> RemoteFile:
     """Try the file's sources in order; a source that lacks the file is skipped, any other failure
     (offline, refused, server error) stops at once with its message."""
     not_found = []

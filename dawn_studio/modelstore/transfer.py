@@ -48,7 +48,7 @@ def resumable_bytes(part: Path, remote: RemoteFile) -> int:
 
 
 def fetch(remote: RemoteFile, part: Path, *, on_bytes: BytesCallback | None = None,
-          cancel: CancelToken | None = None, timeout: float = 15.0) -> None:
+          cancel: CancelToken | None = None, timeout: float = 10.0) -> None:
     """Complete ``part`` with the bytes of ``remote``. Network failures keep what was received (run again
     to resume); cancelling removes it."""
     offset = resumable_bytes(part, remote)

@@ -109,7 +109,8 @@ def test_require_returns_paths_or_says_what_is_missing_and_how_to_get_it(install
         installed.require("nope")
 
 
-def test_store_location_precedence(tmp_path, monkeypatch):
+def test_store_location_precedence(tmp_path, monkeypatch, request):
+    request.addfinalizer(lambda: use_folder(None))
     monkeypatch.delenv("DAWN_STUDIO_MODELS", raising=False)
     monkeypatch.setattr(location_module, "checkout_models_dir", lambda: tmp_path / "checkout" / "models")
     assert locate_store().path == tmp_path / "checkout" / "models"
