@@ -223,3 +223,13 @@ def test_incomplete_model_folders_give_clear_errors(tmp_path):
     (folder / "preprocessor_config.json").unlink()
     with pytest.raises(CheckpointError, match="preprocessor_config.json"):
         load_hubert(folder)
+
+
+@pytest.mark.parametrize("extra", [0, 79, 399, 400])
+def test_exact_chunk_boundaries_and_short_tails(extra):
+    encoder = tiny_encoder(seed=1)
+    samples = speech(CLIP + extra, seed=extra)
+    result = extract_speech_features(encoder, samples)
+    assert result.hidden_frames == (CLIP + extra - 80) // 320
+    assert len(result.segments) == (2 if extra >= 400 else 1)
+    np.testing.assert_allclose(result.features, direct_features(encoder, samples), rtol=1e-5, atol=1e-5)

@@ -29,7 +29,7 @@ PREPROCESSOR_FILE = "preprocessor_config.json"
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 _PUBLISHED_PREFIX = "hubert."
 _CTC_HEAD_PREFIX = "lm_head."
-# Only used for training-time masking: a weight file without it is accepted.
+# Only used for training-time masking: accepted when absent from the file or from the model.
 _OPTIONAL_KEYS = frozenset({"masked_spec_embed"})
 _WEIGHT_NORM_ALIASES = {"parametrizations.weight.original0": "weight_g",
                         "parametrizations.weight.original1": "weight_v"}
@@ -127,7 +127,7 @@ def module_state_from_published(
             mapped[key] = state[legacy]
         elif key in _OPTIONAL_KEYS:
             mapped[key] = own[key]
-    used = set(mapped) | {_published_key(k) for k in mapped}
+    used = set(mapped) | {_published_key(k) for k in mapped} | _OPTIONAL_KEYS
     mapped.update({k: v for k, v in state.items() if k not in used})  # extras: load_strict names them
     return mapped
 
