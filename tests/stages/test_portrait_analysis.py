@@ -23,6 +23,7 @@ from dawn_studio.stages.portrait import (
     load_portrait,
     load_portrait_models,
     paste_back,
+    plan_crop,
     read_morphable_model,
 )
 from dawn_studio.stages.portrait.landmarks import FALLBACK_EYE_RATIO
@@ -124,6 +125,17 @@ def test_group_photo_returns_every_face_ranked_with_its_own_crop() -> None:
         assert by1 == int(face.landmarks[:, 1].max() - y0), "bbox is in the crop's frame"
     with pytest.raises(PortraitError, match="2 face"):
         analysis.face(2)
+
+
+def test_reframing_a_face_equals_analysing_with_that_framing() -> None:
+    portrait = load_portrait(sample_portrait("real_female5.jpeg"))
+    face = analyse_portrait(portrait, _models(), output_size=256, framing="face").face()
+    reference = analyse_portrait(portrait, _models(), output_size=128, framing="reference").face()
+    moved = face.reframed(plan_crop(face.box, portrait.height, portrait.width, 128, "reference"))
+    assert moved.bbox == reference.bbox and moved.crop == reference.crop
+    assert moved.pose == reference.pose and moved.eye_ratios == reference.eye_ratios
+    with pytest.raises(ValueError, match="framing"):
+        analyse_portrait(portrait, _models(), framing="squash")  # type: ignore[arg-type]
 
 
 def test_exif_rotated_phone_photo_analyses_like_the_upright_one(tmp_path) -> None:

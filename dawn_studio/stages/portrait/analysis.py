@@ -25,18 +25,18 @@ Per face:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
 from ...networks.faceboxes import DetectionThresholds
 from ...networks.tddfa import to_image_coordinates
-from .crop import FaceCrop, Framing, plan_crop
+from .crop import FRAMINGS, FaceCrop, Framing, plan_crop
 from .detection import detect_faces
 from .errors import NoFaceError, PortraitError
 from .image_io import Portrait
-from .landmarks import FALLBACK_EYE_RATIO, eye_ratios, truncated_extent
+from .landmarks import FALLBACK_EYE_RATIO, eye_ratios
 from .models import PortraitModels
 from .regression import CROP_SIZE, regress_faces
 
@@ -55,7 +55,12 @@ class FaceResult:
     landmark_source: str  # "bfm", "landmark_head" or "detector_box"
     params: np.ndarray  # (62,) float32 3DMM parameters
     roi_box: tuple[float, float, float, float]  # TDDFA's square region, original pixels
+    extent: tuple[float, float, float, float]  # x_min, x_max, y_min, y_max of the landmarks, original px
     landmarks: np.ndarray | None = None  # (68, 3) "bfm" or (68, 2) "landmark_head", original pixels
+
+    def reframed(self, crop: FaceCrop) -> FaceResult:
+        """The same face for another crop (framing or size), without running the networks again."""
+        return replace(self, crop=crop, bbox=_bbox(self.extent, crop))
 
     def init_pose(self) -> np.ndarray:
         """``(1, 7)`` float64, the reference's ``init_pose.npy`` layout."""
@@ -82,8 +87,20 @@ class PortraitAnalysis:
         return self.faces[index]
 
 
-def _bbox(points_xy: np.ndarray, crop: FaceCrop) -> tuple[int, int, int, int, int, int]:
-    x_min, x_max, y_min, y_max = truncated_extent(crop.to_region(points_xy))
+def _extent(points_xy: np.ndarray) -> tuple[float, float, float, float]:
+    xy = np.asarray(points_xy, dtype=np.float32)
+    return float(xy[:, 0].min()), float(xy[:, 0].max()), float(xy[:, 1].min()), float(xy[:, 1].max())
+
+
+def _bbox(extent: tuple[float, float, float, float], crop: FaceCrop) -> tuple[int, int, int, int, int, int]:
+    """Extent in the crop's frame, each value cast to int32 like the reference (truncation toward 0).
+
+    Truncation is monotonic, so truncating the extremes equals the extremes of the truncated points.
+    """
+    x_min, x_max, y_min, y_max = (
+        int(np.float32(np.float32(v) - np.float32(offset)).astype(np.int32))
+        for v, offset in zip(extent, (crop.left, crop.left, crop.top, crop.top), strict=True)
+    )
     return x_min, x_max, y_min, y_max, crop.height, crop.width
 
 
@@ -93,6 +110,8 @@ def analyse_portrait(
     dense_compat: bool = False, thresholds: DetectionThresholds | None = None,
 ) -> PortraitAnalysis:
     """Detect, regress and measure every face; ``NoFaceError`` when there is none."""
+    if framing not in FRAMINGS:
+        raise ValueError(f"unknown framing '{framing}' (choose from {', '.join(FRAMINGS)})")
     detection = detect_faces(models.detector, portrait.rgb, thresholds, rgb=True)
     boxes = detection.boxes.numpy()
     if len(boxes) == 0:
@@ -113,21 +132,22 @@ def analyse_portrait(
         crop = plan_crop(box, portrait.height, portrait.width, output_size, framing)
         if landmarks is not None and ratios is not None:
             eyes = (float(ratios[index, 0]), float(ratios[index, 1]))
-            bbox = _bbox(landmarks[index], crop)
+            extent = _extent(landmarks[index])
         else:
             eyes = (FALLBACK_EYE_RATIO, FALLBACK_EYE_RATIO)
-            bbox = _bbox(np.array([box[0:2], box[2:4]], dtype=np.float32), crop)
+            extent = _extent(np.array([box[0:2], box[2:4]], dtype=np.float32))
         faces.append(FaceResult(
             box=tuple(float(v) for v in box[:4]),
             score=float(box[4]),
             pose=tuple(float(v) for v in regression.poses[index]),
             eye_ratios=eyes,
-            bbox=bbox,
+            bbox=_bbox(extent, crop),
             crop=crop,
             estimated=source != "bfm",
             landmark_source=source,
             params=regression.params[index].numpy().copy(),
             roi_box=tuple(float(v) for v in regression.roi_boxes[index]),
+            extent=extent,
             landmarks=None if landmarks is None or (dense_compat and source == "bfm") else landmarks[index],
         ))
     return PortraitAnalysis(portrait.height, portrait.width, tuple(faces), framing, output_size)

@@ -7,7 +7,6 @@ the landmarks come from the BFM, in 2-D for the landmark head's estimate (see ``
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 # (upper lid, lower lid, corner, corner) in the 68-point layout.
@@ -24,8 +23,3 @@ def eye_ratios(points: torch.Tensor) -> torch.Tensor:
 
     return torch.stack([ratio(LEFT_EYE), ratio(RIGHT_EYE)], dim=1).to(torch.float64)
 
-
-def truncated_extent(points_xy: np.ndarray) -> tuple[int, int, int, int]:
-    """``[x_min, x_max, y_min, y_max]`` of ``(P, >=2)`` points, cast to int32 first (truncation toward 0)."""
-    xy = np.asarray(points_xy, dtype=np.float32)[:, :2].astype(np.int32)
-    return int(xy[:, 0].min()), int(xy[:, 0].max()), int(xy[:, 1].min()), int(xy[:, 1].max())
