@@ -233,3 +233,36 @@ def test_exact_chunk_boundaries_and_short_tails(extra):
     assert result.hidden_frames == (CLIP + extra - 80) // 320
     assert len(result.segments) == (2 if extra >= 400 else 1)
     np.testing.assert_allclose(result.features, direct_features(encoder, samples), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")
+def test_cuda_features_match_the_cpu():
+    encoder = tiny_encoder()
+    samples = speech(CLIP + 5_000)
+    on_cpu = extract_speech_features(encoder, samples).features
+    encoder.to("cuda")
+    on_gpu = extract_speech_features(encoder, samples)
+    assert on_gpu.features.dtype == np.float32
+    np.testing.assert_allclose(on_gpu.features, on_cpu, rtol=1e-3, atol=1e-3)
+    encoder.to(dtype=torch.float16)
+    half = extract_speech_features(encoder, samples).features
+    assert np.isfinite(half).all() and np.abs(half - on_cpu).max() < 0.1
+
+
+def test_five_minutes_from_file_to_features(tmp_path):
+    """No length cap anywhere: a 5-minute file goes through decoding and all 15 chunks."""
+    import soundfile as sf
+
+    from dawn_studio.stages.audio import load_speech
+
+    path = tmp_path / "five_minutes.wav"
+    sf.write(path, np.tile(speech(16_000 * 20), 15), 16_000, subtype="PCM_16")
+    loaded = load_speech(path)
+    assert loaded.audio.num_samples == 16_000 * 300 and loaded.warnings == ()
+    steps: list[tuple[int, int]] = []
+    result = extract_speech_features(tiny_encoder(), loaded.audio.samples, keep_hidden=True,
+                                     progress=lambda d, t: steps.append((d, t)))
+    assert len(result.segments) == 15 and steps[-1] == (15, 15)
+    assert result.segment_frames == (1000,) * 14 + (999,)
+    assert result.features.shape == (7500, 32) and result.hidden.shape == (14999, 32)
+    np.testing.assert_array_equal(result.features, interpolate_frames(result.hidden, 7500))
