@@ -32,20 +32,22 @@ class Detection:
     boxes: torch.Tensor  # (K, 5) float32 [x1, y1, x2, y2, score] in original pixels, score-descending
 
 
-def detector_scale(height: int, width: int) -> float:
+def detector_scale(
+    height: int, width: int, max_height: int = MAX_HEIGHT, max_width: int = MAX_WIDTH,
+) -> float:
     """The reference's downscale factor: ``min(1, 720/h, 1080/w)`` computed in its order."""
     scale = 1.0
-    if height > MAX_HEIGHT:
-        scale = MAX_HEIGHT / height
-    if width * scale > MAX_WIDTH:
-        scale *= MAX_WIDTH / (width * scale)
+    if height > max_height:
+        scale = max_height / height
+    if width * scale > max_width:
+        scale *= max_width / (width * scale)
     return scale
 
 
 @torch.no_grad()
 def detect_faces(
     net: FaceBoxesNet, image: np.ndarray, thresholds: DetectionThresholds | None = None, *,
-    rgb: bool = False,
+    rgb: bool = False, max_height: int = MAX_HEIGHT, max_width: int = MAX_WIDTH,
 ) -> Detection:
     """Run FaceBoxes on a uint8 ``(H, W, 3)`` image (BGR, or RGB with ``rgb=True``).
 
@@ -53,7 +55,7 @@ def detect_faces(
     downscale (resizing acts per channel, so the pixels are the same), which spares a full-size copy.
     """
     height, width = image.shape[:2]
-    scale = detector_scale(height, width)
+    scale = detector_scale(height, width, max_height, max_width)
     scaled = image
     if scale != 1:
         size = (int(scale * width), int(scale * height))
