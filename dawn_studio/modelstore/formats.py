@@ -14,6 +14,22 @@ _HTML_STARTS = (b"<!doctype", b"<html", b"<?xml", b"<head", b"<body")
 _MAX_TEXT = 16 << 20
 
 
+class _AnyTagLoader(yaml.SafeLoader):
+    """Safe YAML loading that reads any tag (``!!python/...`` in files dumped by PyYAML's full dumper)
+    as the plain node under it: enough to check the structure, nothing is constructed or imported."""
+
+
+def _plain_node(loader: yaml.SafeLoader, suffix: str, node: yaml.Node):
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node, deep=True)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_scalar(node)
+
+
+_AnyTagLoader.add_multi_constructor("", _plain_node)
+
+
 def format_problem(path: Path, name: str | None = None) -> str | None:
     """None if ``path`` looks like what a file called ``name`` (default: its own name) must be;
     otherwise a short reason ("an HTML page, not a model file")."""
@@ -32,14 +48,17 @@ def format_problem(path: Path, name: str | None = None) -> str | None:
     if name.endswith(".pkl"):
         return None if _is_pickle(head) else "not a Python pickle"
     if name.endswith((".yaml", ".yml")):
-        return _text_problem(path, lambda text: yaml.safe_load(text), "YAML")
+        return _text_problem(path, lambda text: yaml.load(text, Loader=_AnyTagLoader), "YAML")
     if name.endswith(".json"):
         return _text_problem(path, json.loads, "JSON")
     return None
 
 
 def _is_pickle(head: bytes) -> bool:
-    return len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5
+    """Protocol 2+ starts with PROTO; protocols 0/1 start with a container or MARK opcode."""
+    if len(head) >= 2 and head[0] == 0x80:
+        return 2 <= head[1] <= 5
+    return head[:1] in (b"(", b"}", b"]", b")")
 
 
 def _torch_problem(path: Path, head: bytes) -> str | None:

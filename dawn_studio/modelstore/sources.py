@@ -34,6 +34,22 @@ class RemoteFile:
     identity: str  # changes when the remote file changes; a partial download resumes only if equal
 
 
+class _RedirectsWithoutCredentials(urllib.request.HTTPRedirectHandler):
+    """Follow redirects, but never carry an Authorization header to another host."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        other_host = urllib.parse.urlsplit(newurl).netloc != urllib.parse.urlsplit(req.full_url).netloc
+        if new is not None and other_host:
+            new.remove_header("Authorization")
+        return new
+
+
+def open_url(request: urllib.request.Request, timeout: float):
+    """``urlopen`` with the usual handlers (proxies from the environment) and safe redirects."""
+    return urllib.request.build_opener(_RedirectsWithoutCredentials).open(request, timeout=timeout)
+
+
 # overrides ---------------------------------------------------------------------------------
 def load_overrides(store_root: Path) -> dict[str, Any]:
     """``sources.json`` in the store: ``{"origins": {id: {field: value}}, "files": {file_id: url}}``."""
@@ -127,7 +143,7 @@ def _resolve_url(url: str, timeout: float) -> RemoteFile:
     request = urllib.request.Request(url, method="HEAD", headers={"User-Agent": USER_AGENT,
                                                                    "Accept-Encoding": "identity"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with open_url(request, timeout) as response:
             length = response.headers.get("Content-Length")
             etag = response.headers.get("ETag") or ""
             final_url = response.geturl()

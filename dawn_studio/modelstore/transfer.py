@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..progress import Cancelled, CancelToken
 from .errors import DiskSpaceError, DownloadError, StoreAccessError
-from .sources import RemoteFile, http_error, network_error
+from .sources import RemoteFile, http_error, network_error, open_url
 
 CHUNK = 256 << 10
 BytesCallback = Callable[[int, int | None], None]  # (bytes of this file so far, its size if known)
@@ -77,7 +77,7 @@ def _transfer(remote: RemoteFile, part: Path, offset: int, on_bytes: BytesCallba
         headers["Range"] = f"bytes={offset}-"
     request = urllib.request.Request(remote.url, headers=headers)
     try:
-        response = urllib.request.urlopen(request, timeout=timeout)
+        response = open_url(request, timeout)
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and offset:  # the server rejects our range: start over
             discard_partial(part)

@@ -96,6 +96,7 @@ class ModelServer:
         self.corrupt: set[str] = set()  # paths whose bytes are altered (headers still announce the original)
         self.delay = 0.0  # seconds per 64 KiB chunk
         self.requests: list[tuple[str, str, str | None]] = []  # (method, path, Range header)
+        self.authorizations: list[tuple[str, str | None]] = []  # (path, Authorization header)
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -122,6 +123,13 @@ class ModelServer:
     def _handle(self, request: BaseHTTPRequestHandler, head: bool) -> None:
         path = request.path
         self.requests.append(("HEAD" if head else "GET", path, request.headers.get("Range")))
+        self.authorizations.append((path, request.headers.get("Authorization")))
+        if path.startswith("/web/moved/"):  # a redirect to another host name
+            request.send_response(302)
+            request.send_header("Location", f"{self.cdn_url}/web/{path[len('/web/moved/'):]}")
+            request.send_header("Content-Length", "0")
+            request.end_headers()
+            return None
         prefix = f"/{REPO}/resolve/main/"
         if path.startswith(prefix):
             name = path[len(prefix):]

@@ -21,7 +21,8 @@ from dawn_studio.modelstore import (
     download,
     load_catalog,
 )
-from dawn_studio.modelstore.sources import OVERRIDES_NAME
+from dawn_studio.modelstore.sources import OVERRIDES_NAME, RemoteFile
+from dawn_studio.modelstore.transfer import fetch
 from dawn_studio.progress import Cancelled, CancelToken
 
 download_module = importlib.import_module("dawn_studio.modelstore.download")
@@ -200,3 +201,14 @@ def test_present_files_are_not_downloaded_again(store, server, online):
     result = download(store, ["face"])
     assert result.installed == ("detector",) and result.already_present == ("stats",)
     assert not any("stats" in path for _, path, _ in server.requests)
+
+
+def test_credentials_never_follow_a_redirect_to_another_host(tmp_path, server, files):
+    remote = RemoteFile(url=f"{server.url}/web/moved/configs/stats.pkl",
+                        headers={"Authorization": "Bearer secret"}, size=None, sha256=None, git_blob=None,
+                        label="stats", identity="stats")
+    part = tmp_path / "stats.pkl.part"
+    fetch(remote, part)
+    assert part.read_bytes() == files["stats.pkl"]
+    assert server.authorizations == [("/web/moved/configs/stats.pkl", "Bearer secret"),
+                                     ("/web/configs/stats.pkl", None)]

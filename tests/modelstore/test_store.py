@@ -188,6 +188,9 @@ def test_format_checks(tmp_path):
     assert "YAML" in format_problem(settings)
     settings.write_text("layers: 4\n")
     assert format_problem(settings) is None
+    settings.write_text("device: !!python/object/apply:torch.device [cuda, 0]\n"
+                        "sizes: !!python/tuple [1, 2]\n")
+    assert format_problem(settings) is None  # tags of PyYAML's full dumper are read as plain data
     legacy = tmp_path / "legacy.pth.tar"
     legacy.write_bytes(b"\x80\x02\x8a\x0alegacy torch file")
     assert format_problem(legacy) is None
