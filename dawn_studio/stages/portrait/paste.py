@@ -97,7 +97,6 @@ def paste_back(
             generated = generated + shift
         blended = region + mask * (generated - region)
         pixels = blended.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
-        for frame_pixels in pixels:
-            photo = original[:out_h, :out_w].copy()
-            photo[y0:min(y1, out_h), x0:min(x1, out_w)] = frame_pixels[: out_h - y0, : out_w - x0]
-            yield photo
+        photos = np.repeat(original[None, :out_h, :out_w], len(chunk), axis=0)
+        photos[:, y0:min(y1, out_h), x0:min(x1, out_w)] = pixels[:, : out_h - y0, : out_w - x0]
+        yield from photos
