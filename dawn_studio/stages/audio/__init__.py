@@ -1,5 +1,12 @@
 """Speech input: decoding any format to 16-kHz mono, checks, waveform overview, trimming,
-in-app recording and HuBERT features at video rate. No Qt here; the UI wraps these."""
+in-app recording and HuBERT features at video rate. No Qt here; the UI wraps these.
+
+The HuBERT names are imported on first use: they pull in torch and transformers (seconds),
+which decoding, the waveform and the recorder do not need.
+"""
+
+import importlib
+from typing import Any
 
 from .decoding import (
     REFERENCE_DECODING,
@@ -12,15 +19,6 @@ from .decoding import (
     probe_audio,
 )
 from .errors import AudioError
-from .hubert_model import (
-    HUBERT_LARGE_CONFIG,
-    HUBERT_LARGE_FOLDER,
-    TINY_HUBERT_CONFIG,
-    HubertEncoder,
-    build_hubert,
-    load_hubert,
-    save_hubert_folder,
-)
 from .levels import BlockLevel, SignalStats, block_level, dbfs
 from .recorder import (
     InputDevice,
@@ -34,16 +32,27 @@ from .recorder import (
     recording_availability,
     repair_recording,
 )
-from .speech_features import (
-    REFERENCE_CHUNKING,
-    ChunkingSpec,
-    SpeechFeatures,
-    extract_speech_features,
-    interpolate_frames,
-)
 from .trimming import TrimmedClip, trim_audio_file, trim_samples
 from .validation import AudioWarning, SpeechInput, check_speech, load_speech, video_frame_count
 from .waveform import Envelope, WaveformOverview, waveform_envelope
+
+_LAZY = {
+    "HUBERT_LARGE_CONFIG": "hubert_model", "HUBERT_LARGE_FOLDER": "hubert_model",
+    "TINY_HUBERT_CONFIG": "hubert_model", "HubertEncoder": "hubert_model", "build_hubert": "hubert_model",
+    "load_hubert": "hubert_model", "save_hubert_folder": "hubert_model",
+    "REFERENCE_CHUNKING": "speech_features", "ChunkingSpec": "speech_features",
+    "SpeechFeatures": "speech_features", "extract_speech_features": "speech_features",
+    "interpolate_frames": "speech_features",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "HUBERT_LARGE_CONFIG", "HUBERT_LARGE_FOLDER", "REFERENCE_CHUNKING", "REFERENCE_DECODING", "SPEECH_RATE",
