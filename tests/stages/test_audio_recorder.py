@@ -231,3 +231,13 @@ def test_without_an_input_device_start_says_recording_is_unavailable(tmp_path):
     with pytest.raises(RecordingUnavailable, match="^recording unavailable: "):
         recorder.start()
     assert not (tmp_path / "take.wav").exists()
+
+
+def test_stereo_only_devices_are_mixed_to_mono(tmp_path):
+    recorder, streams = new_recorder(tmp_path / "take.wav")
+    recorder.start()
+    left = block(0)
+    streams[0].kwargs["callback"](np.concatenate([left, np.zeros_like(left)], axis=1), BLOCK, None, Flags())
+    result = recorder.stop()
+    data, _ = sf.read(result.path, dtype="float32")
+    np.testing.assert_allclose(data, left[:, 0] / 2, atol=1e-7)

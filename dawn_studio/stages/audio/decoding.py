@@ -12,7 +12,10 @@ Where this differs from the reference (``ffmpeg -i in -ar 16000 tmp.wav`` → so
 * the reference writes the 16-kHz signal as 16-bit PCM before reading it back
   (``quantize_16bit``); the default keeps float32.
 
-``REFERENCE_DECODING`` switches all three to the reference's behaviour: it feeds the decoded
+* the first audio stream of a file is used; the ffmpeg command line picks its "best" one
+  (most channels), which differs only for files with several sound tracks.
+
+``REFERENCE_DECODING`` switches the first three to the reference's behaviour: it feeds the decoded
 frames unchanged to swresample with FFmpeg's default settings and 16-bit output, exactly the
 conversion the reference's ffmpeg command performs, and keeps channel 0.
 """

@@ -264,7 +264,13 @@ class Recorder:
         try:
             return sd.InputStream(**kwargs)
         except (sd.PortAudioError, ValueError) as exc:
-            raise RecordingUnavailable(f"recording unavailable: the input device could not be opened ({exc})") from exc
+            first_error = exc
+        try:  # some devices only open in stereo: record both channels and mix them in the callback
+            return sd.InputStream(**{**kwargs, "channels": 2})
+        except (sd.PortAudioError, ValueError):
+            raise RecordingUnavailable(
+                f"recording unavailable: the input device could not be opened ({first_error})"
+            ) from first_error
 
     def pause(self) -> None:
         if self._state is RecorderState.RECORDING:
@@ -299,7 +305,10 @@ class Recorder:
         if status and getattr(status, "input_overflow", True):
             self._overflows += 1
         block = np.asarray(indata, dtype=np.float32)
-        mono = block[:, 0] if block.ndim == 2 else block
+        if block.ndim == 2:
+            mono = block[:, 0] if block.shape[1] == 1 else block.mean(axis=1, dtype=np.float32)
+        else:
+            mono = block
         level = block_level(mono)
         with self._lock:
             self._last_level = level
