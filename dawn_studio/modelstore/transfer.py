@@ -105,7 +105,7 @@ def _transfer(remote: RemoteFile, part: Path, offset: int, on_bytes: BytesCallba
                     if cancel is not None:
                         cancel.check()
                     try:
-                        chunk = response.read(CHUNK)
+                        chunk = response.read1(CHUNK)  # whatever has arrived: cancel stays responsive
                     except (OSError, http.client.HTTPException) as exc:
                         raise _interrupted(remote, done, expected, exc) from None
                     if not chunk:

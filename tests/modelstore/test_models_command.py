@@ -1,5 +1,6 @@
 """``dawn-studio models``: list on a fresh machine, download with progress, import, verify, use-folder."""
 
+import io
 import json
 import subprocess
 import sys
@@ -44,7 +45,7 @@ def test_download_shows_terms_and_progress_then_list_reports_ready(cli_env, onli
 
 
 def test_download_without_a_terminal_needs_yes(cli_env, online, capsys, monkeypatch):
-    monkeypatch.setattr(sys, "stdin", open("/dev/null"))
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     assert main(["models", "download", "stats"]) == 1
     captured = capsys.readouterr()
     assert "Pass --yes" in captured.err and not (cli_env / "3ddfa" / "stats.pkl").exists()
