@@ -1,6 +1,7 @@
 """Downloads against a local stand-in of the hub and of a plain web server: progress, resume after an
 interruption, corruption refused, cancel leaves nothing, offline fails fast and clearly."""
 
+import errno
 import hashlib
 import importlib
 import json
@@ -26,6 +27,7 @@ from dawn_studio.modelstore.transfer import fetch
 from dawn_studio.progress import Cancelled, CancelToken
 
 download_module = importlib.import_module("dawn_studio.modelstore.download")
+transfer_module = importlib.import_module("dawn_studio.modelstore.transfer")
 
 
 def leftovers(store):
@@ -212,3 +214,28 @@ def test_credentials_never_follow_a_redirect_to_another_host(tmp_path, server, f
     assert part.read_bytes() == files["stats.pkl"]
     assert server.authorizations == [("/web/moved/configs/stats.pkl", "Bearer secret"),
                                      ("/web/configs/stats.pkl", None)]
+
+
+def test_disk_full_while_writing_is_a_clear_error(store, server, online, monkeypatch):
+    real_open = open
+
+    class FullDisk:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+        def __getattr__(self, name):
+            return getattr(self.handle, name)
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(transfer_module, "open", lambda *a, **k: FullDisk(real_open(*a, **k)), raising=False)
+    with pytest.raises(DiskSpaceError, match="is full. Free some space"):
+        download(store, ["big"])
+    assert not store.path_of("big").exists()
