@@ -241,3 +241,29 @@ def test_stereo_only_devices_are_mixed_to_mono(tmp_path):
     result = recorder.stop()
     data, _ = sf.read(result.path, dtype="float32")
     np.testing.assert_allclose(data, left[:, 0] / 2, atol=1e-7)
+
+
+def test_a_vanished_device_still_leaves_a_finished_file(tmp_path):
+    class UnpluggedStream(FakeStream):
+        def stop(self):
+            raise OSError("device unplugged")
+
+    recorder = Recorder(tmp_path / "take.wav", sample_rate=RATE, stream_factory=UnpluggedStream, subtype="FLOAT")
+    recorder.start()
+    recorder.callback(block(0), BLOCK, None, Flags())
+    result = recorder.stop()
+    assert result.frames == BLOCK and recorder.stop() is result
+    assert sf.info(str(result.path)).frames == BLOCK
+
+
+def test_a_stream_that_cannot_start_leaves_no_file(tmp_path):
+    class BusyStream(FakeStream):
+        def start(self):
+            raise RecordingUnavailable("recording unavailable: the device is busy")
+
+    recorder = Recorder(tmp_path / "take.wav", sample_rate=RATE, stream_factory=BusyStream)
+    with pytest.raises(RecordingUnavailable, match="busy"):
+        recorder.start()
+    assert recorder.state is RecorderState.FAILED and not (tmp_path / "take.wav").exists()
+    with pytest.raises(RuntimeError, match="never started"):
+        recorder.stop()

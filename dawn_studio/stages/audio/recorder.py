@@ -188,6 +188,8 @@ class Recorder:
         self._overflows = 0
         self._peak_since_read = 0.0
         self._last_level = BlockLevel(0.0, 0.0)
+        self._started = False
+        self._result: RecordingResult | None = None
 
     # ---- state ------------------------------------------------------------------
     @property
@@ -248,6 +250,7 @@ class Recorder:
         try:
             self._stream = self._open_stream()
             self._stream.start()
+            self._started = True
         except BaseException:
             self._state = RecorderState.FAILED
             self._shutdown_writer()
@@ -281,23 +284,28 @@ class Recorder:
             self._state = RecorderState.RECORDING
 
     def stop(self) -> RecordingResult:
-        """Stop the device, write what is queued, close the file; returns what was recorded."""
-        if self._state is RecorderState.IDLE:
+        """Stop the device, write what is queued, close the file; returns what was recorded.
+        Calling it again returns the same result."""
+        if self._result is not None:
+            return self._result
+        if not self._started:
             raise RuntimeError("the recording was never started")
         if self._stream is not None:
             try:
                 self._stream.stop()
                 self._stream.close()
+            except Exception:  # a vanished device must not keep the file from being finished
+                pass
             finally:
                 self._stream = None
         limit = self._state is RecorderState.LIMIT_REACHED
-        if self._state is not RecorderState.STOPPED:
-            self._shutdown_writer()
-            self._state = RecorderState.STOPPED
+        self._shutdown_writer()
+        self._state = RecorderState.STOPPED
         if self._writer_error is not None:
             raise AudioError(f"The recording could not be written to '{self.path}': {self._writer_error}. "
                              f"{self._written / self.sample_rate:.1f} s were saved.") from self._writer_error
-        return RecordingResult(self.path, self.sample_rate, self._written, self._overflows, limit)
+        self._result = RecordingResult(self.path, self.sample_rate, self._written, self._overflows, limit)
+        return self._result
 
     # ---- the sound card's thread ---------------------------------------------------
     def callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
