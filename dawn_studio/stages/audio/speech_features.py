@@ -198,6 +198,7 @@ def extract_speech_features(
                          f"video frame ({1000 / fps:.0f} ms)")
     do_normalize = bool(encoder.feature_extractor.do_normalize)
     mean, variance = normalisation_stats(samples) if do_normalize else (0.0, 0.0)
+    encoder.model.eval()  # training mode would mask time steps (SpecAugment) and drop layers
     device, dtype = encoder.device, encoder.dtype
     interpolator = FrameInterpolator(hidden_frames, num_frames, encoder.feature_size)
     kept: list[np.ndarray] = []
