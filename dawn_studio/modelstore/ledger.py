@@ -36,9 +36,18 @@ class Ledger:
     def __init__(self, root: Path) -> None:
         self.path = root / LEDGER_NAME
         self._lock = threading.Lock()
+        self._seen: tuple[int, int] | None = None
         self._data = self._load()
 
+    def _file_version(self) -> tuple[int, int] | None:
+        try:
+            stat = self.path.stat()
+        except OSError:
+            return None
+        return stat.st_mtime_ns, stat.st_size
+
     def _load(self) -> dict[str, dict[str, Any]]:
+        self._seen = self._file_version()
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -51,11 +60,18 @@ class Ledger:
         with self._lock:
             self._data = self._load()
 
+    def refresh(self) -> None:
+        """Re-read the file if another process (the command line, the app) changed it since."""
+        with self._lock:
+            if self._file_version() != self._seen:
+                self._data = self._load()
+
     def _save(self) -> None:
         tmp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
         try:
             tmp.write_text(json.dumps(self._data, indent=1, sort_keys=True), encoding="utf-8")
             os.replace(tmp, self.path)
+            self._seen = self._file_version()
         except OSError:
             tmp.unlink(missing_ok=True)  # a read-only store still works; results are just not cached
             raise

@@ -179,6 +179,7 @@ class ModelStore:
                           "installed, not checked since it changed")
 
     def status(self) -> StoreStatus:
+        self.ledger.refresh()
         files = tuple(self.file_status(f) for f in self.catalog.files)
         by_id = {s.file.id: s for s in files}
         features = tuple(

@@ -89,6 +89,7 @@ def _transfer(remote: RemoteFile, part: Path, offset: int, on_bytes: BytesCallba
         if offset and response.status == 206:
             start = _content_range_start(response.headers.get("Content-Range", ""))
             if start != offset:
+                discard_partial(part)
                 raise DownloadError(f"{remote.label}: the server resumed at the wrong position; try again.")
         elif offset:
             offset = 0  # the server ignored the range and sends the whole file

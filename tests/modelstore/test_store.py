@@ -194,3 +194,12 @@ def test_format_checks(tmp_path):
     legacy = tmp_path / "legacy.pth.tar"
     legacy.write_bytes(b"\x80\x02\x8a\x0alegacy torch file")
     assert format_problem(legacy) is None
+
+
+def test_status_sees_results_another_process_recorded(installed):
+    other = ModelStore(installed.root, installed.catalog)  # e.g. the command line while the app is open
+    path = installed.path_of("stats")
+    path.write_bytes(path.read_bytes())  # rewritten: unchecked for both
+    assert other.status().file("stats").state is FileState.PRESENT
+    installed.verify(["stats"])
+    assert other.status().file("stats").state is FileState.VERIFIED
