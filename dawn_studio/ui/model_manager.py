@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QComboBox,
     QDialog,
     QFileDialog,
     QGridLayout,
@@ -127,7 +128,14 @@ class ModelManagerDialog(QDialog):
         self.download_button = QPushButton("Download Missing")
         self.download_button.setToolTip("Download every missing file from its publisher "
                                         "(resumes if interrupted)")
-        self.download_button.clicked.connect(lambda: self.start_download())
+        self.download_button.clicked.connect(lambda: self.start_download(self.download_scope()))
+        self.scope_combo = QComboBox()
+        self.scope_combo.setToolTip("Download everything, or only what one video size needs")
+        self.scope_combo.addItem("Everything missing", None)
+        for feature in self.store.catalog.features:
+            if feature.files and feature.requires:
+                self.scope_combo.addItem(f"Only what {feature.title} needs", feature.id)
+        self.scope_combo.currentIndexChanged.connect(lambda _index: self.refresh())
         self.import_folder_button = QPushButton("Import Folder…")
         self.import_folder_button.setToolTip("Copy model files from a folder, e.g. a pretrain_models/ copy")
         self.import_folder_button.clicked.connect(self._browse_import_folder)
@@ -142,6 +150,7 @@ class ModelManagerDialog(QDialog):
         self.close_button = QPushButton("Close")
         self.close_button.clicked.connect(self.reject)
         buttons = QHBoxLayout()
+        buttons.addWidget(self.scope_combo)
         for button in (self.download_button, self.import_folder_button, self.import_zip_button,
                        self.verify_button, self.cancel_button):
             buttons.addWidget(button)
@@ -190,7 +199,9 @@ class ModelManagerDialog(QDialog):
                 item = QTableWidgetItem(text)
                 item.setToolTip(f"{file.title}: {file.purpose}\n{file_status.detail}")
                 self.table.setItem(row, column, item)
-        missing = [s.file for s in status.missing]
+        scope = self.download_scope()
+        wanted = {f.id for f in catalog.expand(scope)} if scope else {f.id for f in catalog.files}
+        missing = [s.file for s in status.missing if s.file.id in wanted]
         licences = sorted({f.licence for f in missing})
         self.terms_text.setPlainText("\n\n".join(
             f"{catalog.licences[lid].name}\n{catalog.licences[lid].url}\n{catalog.licences[lid].text}"
@@ -198,6 +209,11 @@ class ModelManagerDialog(QDialog):
         ) or "Nothing to download.")
         self._missing_count = len(missing)
         self._update_buttons()
+
+    def download_scope(self) -> list[str] | None:
+        """The feature chosen in the scope box (None: everything missing)."""
+        feature_id = self.scope_combo.currentData()
+        return [feature_id] if feature_id else None
 
     def _update_buttons(self) -> None:
         busy = self.busy

@@ -61,6 +61,22 @@ def test_download_runs_in_the_background_with_progress(qtbot, dialog, store):
     assert dialog.table.item(0, 3).text() == "Verified" and not dialog.download_button.isEnabled()
 
 
+def test_download_scope_and_terms_follow_what_is_missing(qtbot, dialog, store):
+    dialog.scope_combo.setCurrentIndex(dialog.scope_combo.findData("talk"))
+    assert dialog.download_scope() == ["talk"]
+    assert "MIT License." in dialog.terms_text.toPlainText()
+    dialog.accept_terms.setChecked(True)
+    with qtbot.waitSignal(dialog.modelsChanged, timeout=20_000):
+        dialog.start_download(["face"])
+    assert "Face analysis ready" in dialog.features_label.text() and not store.path_of("big").exists()
+    terms = dialog.terms_text.toPlainText()
+    assert "For research purposes only." in terms and "MIT License." not in terms
+    with qtbot.waitSignal(dialog.modelsChanged, timeout=20_000):
+        dialog.download_button.click()
+    assert "Talking video ready" in dialog.features_label.text()
+    assert dialog.terms_text.toPlainText() == "Nothing to download."
+
+
 def test_cancel_stops_the_download_and_keeps_nothing(qtbot, dialog, store, server):
     server.delay = 0.05
     dialog.accept_terms.setChecked(True)
