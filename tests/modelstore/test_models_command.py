@@ -25,7 +25,7 @@ def test_list_on_a_fresh_machine_explains_what_is_missing_and_how_to_get_it(tmp_
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert f"Model folder: {tmp_path / 'fresh'} (set by $DAWN_STUDIO_MODELS)" in out
-    assert "DAWN 128 missing 16 files" in out and "Recording does not need models" in out
+    assert "DAWN 128 missing 13 files" in out and "Recording does not need models" in out
     assert "missing" in out and "DAWN_256.pth" in out and "3ddfa/bfm_noneck_v3.pkl" in out
     assert "dawn-studio models download dawn128" in out and "dawn-studio models import PATH" in out
     assert "Hanbo-Cheng/DAWN" in out and "raw.githubusercontent.com/cleardusk/3DDFA_V2" in out
