@@ -100,8 +100,10 @@ class ConditionedResnetBlock(nn.Module):
         time_emb: torch.Tensor | None = None,
         cond: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        if self.time_mlp is None or time_emb is None or cond is None:
+        if self.time_mlp is None:
             return self.block2(self.block1(x)) + self.res_conv(x)
+        if time_emb is None or cond is None:
+            raise ValueError("a conditioned residual block needs the time embedding and the condition")
         b, _, frames, height, width = x.shape
         scale, shift = self.time_mlp(time_emb)[:, :, None, None, None].chunk(2, dim=1)
         audio, pose, eye = cond.split(self.split, dim=-1)
