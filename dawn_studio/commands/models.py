@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 import time
 from pathlib import Path
@@ -23,7 +22,8 @@ from ..modelstore import (
 from ..modelstore.catalog import Catalog, CatalogFile
 from ..modelstore.sources import describe_source, mirror_override
 from ..modelstore.store import human_size
-from ..progress import Cancelled, CancelToken
+from ..progress import Cancelled
+from .terminal import with_cancel_on_interrupt
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -215,21 +215,6 @@ def confirm_terms(catalog: Catalog, files: list[CatalogFile], assume_yes: bool) 
     return answer in ("y", "yes")
 
 
-def _with_cancel_on_interrupt(work):
-    """Run ``work(cancel)``; Ctrl-C cancels cleanly (nothing half-written is kept) instead of killing."""
-    cancel = CancelToken()
-    previous = signal.getsignal(signal.SIGINT)
-    try:
-        signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
-    except ValueError:  # not the main thread (tests calling in a thread): no handler needed
-        previous = None
-    try:
-        return work(cancel)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
-
-
 def run_download(args: argparse.Namespace) -> int:
     try:
         store = open_store(args)
@@ -247,7 +232,7 @@ def run_download(args: argparse.Namespace) -> int:
         print(f"Downloading {len(todo)} file(s) into {store.root} ...")
         bar = TextProgress(sys.stderr)
         try:
-            result = _with_cancel_on_interrupt(
+            result = with_cancel_on_interrupt(
                 lambda cancel: download(store, [f.id for f in todo], progress=bar, cancel=cancel,
                                         overrides=_merged_overrides(store, overrides), timeout=args.timeout))
         finally:
@@ -289,7 +274,7 @@ def run_import(args: argparse.Namespace) -> int:
         print(f"Importing from {args.path} into {store.root} ...")
         bar = TextProgress(sys.stderr)
         try:
-            report = _with_cancel_on_interrupt(
+            report = with_cancel_on_interrupt(
                 lambda cancel: import_models(store, args.path, link=args.link, progress=bar, cancel=cancel))
         finally:
             bar.finish()
@@ -316,7 +301,7 @@ def run_verify(args: argparse.Namespace) -> int:
             bar(StoreProgress("verifying", file_id, file.path, 0, 1, done, total, done, total))
 
         try:
-            results = _with_cancel_on_interrupt(
+            results = with_cancel_on_interrupt(
                 lambda cancel: store.verify(args.names or None, force=args.force, progress=progress,
                                             cancel=cancel))
         finally:
