@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import PySide6.QtMultimedia as QtMultimedia
 from PySide6.QtCore import QIODevice, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QPalette, QShortcut
 from PySide6.QtMultimedia import QAudioFormat, QAudioSink, QMediaDevices
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 _AUDIO = getattr(QtMultimedia, "QtAudio", None) or QtMultimedia.QAudio  # renamed in Qt 6.7
 MIN_SELECTION_S = 0.04  # one video frame: the shortest speech that still makes a video
 PLAYHEAD_INTERVAL_MS = 30
+END_GRACE_S = 1.0  # a sink that never reports running dry is stopped this long after the selection's end
 
 
 def clock_text(seconds: float) -> str:
@@ -234,8 +235,11 @@ class SelectionPlayer(QObject):
             return
         position = self.position()
         self.positionChanged.emit(position)
+        # processedUSecs counts what went into the device's buffer, ahead of the loudspeaker: the end of
+        # the selection is reached when the sink has played its buffer dry, not when the count gets there.
         drained = self.stream is not None and self.stream.atEnd() and self.sink.state() == _AUDIO.State.IdleState
-        if position >= self.end_s or drained:
+        overdue = self.start_s + self.sink.processedUSecs() / 1e6 > self.end_s + END_GRACE_S
+        if drained or overdue:
             self.stop()
         elif self.sink.state() == _AUDIO.State.StoppedState and self.sink.error() != _AUDIO.Error.NoError:
             error = self.sink.error()
@@ -274,6 +278,7 @@ class AudioPanel(QWidget):
         self.loading_path: Path | None = None
         self._pending: Path | None = None
         self._emitted_trim: tuple[float, float | None] | None = None
+        self._trim_start, self._trim_end = 0.0, 0.0  # exact; the spin boxes show them to the millisecond
         self.setAcceptDrops(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
@@ -302,8 +307,8 @@ class AudioPanel(QWidget):
 
         self.start_spin = self._time_spin("Start of the selection (seconds)")
         self.end_spin = self._time_spin("End of the selection (seconds)")
-        self.start_spin.valueChanged.connect(lambda value: self.set_trim(value, self.end_spin.value()))
-        self.end_spin.valueChanged.connect(lambda value: self.set_trim(self.start_spin.value(), value))
+        self.start_spin.valueChanged.connect(lambda value: self.set_trim(value, self._trim_end))
+        self.end_spin.valueChanged.connect(lambda value: self.set_trim(self._trim_start, value))
         self.selection_label = QLabel("")
         self.reset_trim_button = QPushButton("Reset trim")
         self.reset_trim_button.setToolTip("Use the whole clip")
@@ -378,7 +383,7 @@ class AudioPanel(QWidget):
 
     def _time_spin(self, tip: str) -> QDoubleSpinBox:
         spin = QDoubleSpinBox()
-        spin.setDecimals(2)
+        spin.setDecimals(3)
         spin.setSingleStep(0.1)
         spin.setSuffix(" s")
         spin.setKeyboardTracking(False)
@@ -427,8 +432,7 @@ class AudioPanel(QWidget):
             return
         self.player.stop()
         self.loading_path = path
-        self.message_label.setText(f"Reading {path.name}…")
-        self.message_label.setStyleSheet("")
+        self._show_message(f"Reading {path.name}…")
         self.progress.setRange(0, 0)
         options, limit = self.decode_options, self.max_duration_s
 
@@ -472,12 +476,7 @@ class AudioPanel(QWidget):
                  channels_text(info.channels) if info.channels else "", info.codec,
                  "sound of a video" if info.has_video else ""]
         self.info_label.setText(" · ".join(p for p in parts if p))
-        if speech.warnings:
-            self.message_label.setText("\n".join(f"⚠ {w.message}" for w in speech.warnings))
-            self.message_label.setStyleSheet("color: #b26b00;")
-        else:
-            self.message_label.setText("")
-            self.message_label.setStyleSheet("")
+        self._show_message("\n".join(f"⚠ {w.message}" for w in speech.warnings), QPalette.ColorRole.Link)
         self.playback_status.setText("")
         self._emitted_trim = None
         self.start_spin.blockSignals(True)
@@ -495,8 +494,7 @@ class AudioPanel(QWidget):
         if self._superseded():
             return
         self.loading_path = None
-        self.message_label.setText(message)
-        self.message_label.setStyleSheet("color: #c62828;")
+        self._show_message(message, QPalette.ColorRole.BrightText)
         self._update_controls()
         self.audioFailed.emit(message)
 
@@ -506,8 +504,7 @@ class AudioPanel(QWidget):
         name = self.loading_path.name if self.loading_path is not None else "the file"
         self.loading_path = None
         kept = f"; {self.path.name} is still in use" if self.path is not None else ""
-        self.message_label.setText(f"Reading {name} was cancelled{kept}.")
-        self.message_label.setStyleSheet("")
+        self._show_message(f"Reading {name} was cancelled{kept}.")
         self._update_controls()
 
     # ---- drag and drop ------------------------------------------------------------------
@@ -544,8 +541,8 @@ class AudioPanel(QWidget):
         """The selection: (start, end), end None when it runs to the end of the clip."""
         if self.speech is None:
             return 0.0, None
-        start, end = self.start_spin.value(), self.end_spin.value()
-        return start, (None if end >= self.duration_s - 0.5 / self.speech.audio.sample_rate else end)
+        end = self._trim_end
+        return self._trim_start, (None if end >= self.duration_s - 0.5 / self.speech.audio.sample_rate else end)
 
     def set_trim(self, start_s: float, end_s: float | None = None) -> None:
         """Select ``[start_s, end_s]`` (None = to the end), clamped to the clip and at least one video frame."""
@@ -558,10 +555,7 @@ class AudioPanel(QWidget):
         if end - start < shortest:
             end = min(start + shortest, duration)
             start = end - shortest
-        for spin, value in ((self.start_spin, start), (self.end_spin, end)):
-            spin.blockSignals(True)
-            spin.setValue(value)
-            spin.blockSignals(False)
+        self._trim_start, self._trim_end = start, end
         self.waveform.set_region(start, end)
         self._show_selection(start, end)
         current = self.trim()
@@ -573,13 +567,13 @@ class AudioPanel(QWidget):
         self.set_trim(0.0, None)
 
     def _region_dragging(self, start: float, end: float) -> None:
+        self._show_selection(start, end)
+
+    def _show_selection(self, start: float, end: float) -> None:
         for spin, value in ((self.start_spin, start), (self.end_spin, end)):
             spin.blockSignals(True)
             spin.setValue(value)
             spin.blockSignals(False)
-        self._show_selection(start, end)
-
-    def _show_selection(self, start: float, end: float) -> None:
         self.selection_label.setText(f"selection {clock_text(end - start)}")
 
     # ---- playback ------------------------------------------------------------------------------
@@ -597,15 +591,14 @@ class AudioPanel(QWidget):
         if self.speech is None or self.recorder.is_recording:
             return False
         self.playback_status.setText("")
-        start, end = self.start_spin.value(), self.end_spin.value()
-        return self.player.play(start, end)
+        return self.player.play(self._trim_start, self._trim_end)
 
     def _playing_changed(self, playing: bool) -> None:
         icon = QStyle.StandardPixmap.SP_MediaStop if playing else QStyle.StandardPixmap.SP_MediaPlay
         self.play_button.setIcon(self.style().standardIcon(icon))
         self.play_button.setText("Stop" if playing else "Play")
         if not playing:
-            self.set_playhead(self.start_spin.value())
+            self.set_playhead(self._trim_start)
 
     # ---- recording ---------------------------------------------------------------------------------
     def _recorder_state(self, state: str) -> None:
@@ -618,6 +611,11 @@ class AudioPanel(QWidget):
         self.open_audio(path)
 
     # ---- state -----------------------------------------------------------------------------------------
+    def _show_message(self, text: str, role: QPalette.ColorRole = QPalette.ColorRole.WindowText) -> None:
+        """The inline status line; errors and warnings take the theme's alert colours."""
+        self.message_label.setForegroundRole(role)
+        self.message_label.setText(text)
+
     def _update_controls(self) -> None:
         loading = self.decoder.busy
         has_audio = self.speech is not None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import QEvent, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
@@ -35,7 +35,7 @@ class WaveformView(QWidget):
         self.current_envelope: Envelope | None = None
         self.redraw_count = 0
 
-        self.plot = pg.PlotWidget(background=self.palette().base().color())
+        self.plot = pg.PlotWidget()
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.plot.hideAxis("left")
@@ -47,38 +47,56 @@ class WaveformView(QWidget):
         self.view_box.setYRange(-1.0, 1.0, padding=0.02)
         self.view_box.setLimits(yMin=-1.05, yMax=1.05)
 
-        wave_colour = self.palette().highlight().color()
-        pen = pg.mkPen(wave_colour, width=1)
-        self.min_curve = pg.PlotCurveItem(pen=pen)
-        self.max_curve = pg.PlotCurveItem(pen=pen)
-        self.fill = pg.FillBetweenItem(self.min_curve, self.max_curve, brush=pg.mkBrush(wave_colour))
+        self.min_curve = pg.PlotCurveItem()
+        self.max_curve = pg.PlotCurveItem()
+        self.fill = pg.FillBetweenItem(self.min_curve, self.max_curve)
         for item in (self.fill, self.min_curve, self.max_curve):
             self.plot.addItem(item)
 
-        region_colour = QColor(wave_colour)
-        region_colour.setAlpha(40)
-        self.region = pg.LinearRegionItem(values=(0.0, 1.0), brush=pg.mkBrush(region_colour),
-                                          swapMode="block")
+        self.region = pg.LinearRegionItem(values=(0.0, 1.0), swapMode="block")
         self.region.setZValue(10)
         self.region.sigRegionChanged.connect(self._region_moving)
         self.region.sigRegionChangeFinished.connect(self._region_finished)
         self.plot.addItem(self.region)
 
-        self.playhead = pg.InfiniteLine(pos=0.0, angle=90, movable=False,
-                                        pen=pg.mkPen(self.palette().text().color(), width=1))
+        self.playhead = pg.InfiniteLine(pos=0.0, angle=90, movable=False)
         self.playhead.setZValue(20)
         self.plot.addItem(self.playhead)
+        self._apply_palette()
 
         self._redraw_timer = QTimer(self)
         self._redraw_timer.setSingleShot(True)
         self._redraw_timer.setInterval(0)
         self._redraw_timer.timeout.connect(self.redraw)
         self.view_box.sigXRangeChanged.connect(self._range_changed)
+        self.view_box.sigResized.connect(self._redraw_timer.start)  # one bucket per pixel of the new width
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
         self.clear()
+
+    def _apply_palette(self) -> None:
+        """Colours from the application palette, so the light and dark themes both read well."""
+        palette = self.palette()
+        wave = palette.highlight().color()
+        self.plot.setBackground(palette.base().color())
+        pen = pg.mkPen(wave, width=1)
+        self.min_curve.setPen(pen)
+        self.max_curve.setPen(pen)
+        self.fill.setBrush(pg.mkBrush(wave))
+        shade = QColor(palette.text().color())
+        shade.setAlpha(28)
+        hover = QColor(shade)
+        hover.setAlpha(50)
+        self.region.setBrush(pg.mkBrush(shade))
+        self.region.setHoverBrush(pg.mkBrush(hover))
+        self.playhead.setPen(pg.mkPen(palette.text().color(), width=1))
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt API)
+        if event.type() == QEvent.Type.PaletteChange:
+            self._apply_palette()
+        super().changeEvent(event)
 
     # ---- content ------------------------------------------------------------------
     @property

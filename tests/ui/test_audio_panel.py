@@ -10,7 +10,7 @@ import av
 import numpy as np
 import pytest
 import soundfile as sf
-from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
+from PySide6.QtCore import QEvent, QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QMouseEvent
 from PySide6.QtMultimedia import QAudioFormat, QMediaDevices
 from PySide6.QtWidgets import QApplication
@@ -155,7 +155,7 @@ def test_drop_of_an_audio_file_via_mime_urls(panel, qtbot, tmp_path):
     path = write_wav(tmp_path / "dropped.wav", seconds=1.0)
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
-    enter = QDragEnterEvent(QPoint(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+    enter = QDragEnterEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                             Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(panel, enter)
     assert enter.isAccepted()
@@ -169,7 +169,7 @@ def test_drop_of_an_audio_file_via_mime_urls(panel, qtbot, tmp_path):
     text.write_text("hello")
     other = QMimeData()
     other.setUrls([QUrl.fromLocalFile(str(text))])
-    refused = QDragEnterEvent(QPoint(20, 20), Qt.DropAction.CopyAction, other, Qt.MouseButton.LeftButton,
+    refused = QDragEnterEvent(QPointF(20, 20), Qt.DropAction.CopyAction, other, Qt.MouseButton.LeftButton,
                               Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(panel, refused)
     assert not refused.isAccepted()
@@ -367,7 +367,10 @@ def test_playback_streams_the_selection_moves_the_playhead_and_stops_at_the_end(
         sink.processed_us = 250_000
         qtbot.waitUntil(lambda: panel.waveform.playhead_position() == pytest.approx(0.75), timeout=2000)
         assert panel.position_label.text() == "0:00.75"
-        sink.processed_us, sink.idle = 500_000, True
+        sink.processed_us = 500_000  # all of it is in the device's buffer, not yet out of the loudspeaker
+        qtbot.wait(100)
+        assert panel.player.playing and panel.waveform.playhead_position() == pytest.approx(1.0)
+        sink.idle = True  # played dry: the selection is over
         qtbot.waitUntil(lambda: not panel.player.playing, timeout=2000)
         assert playing == [True, False] and sink.stopped
         assert panel.waveform.playhead_position() == pytest.approx(0.5)  # back at the start of the selection
