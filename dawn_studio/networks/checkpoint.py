@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import struct
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -53,7 +54,11 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict:
             "Model file holds objects other than tensors and plain containers; refusing to load it "
             f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})", path=p,
         ) from exc
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
+    except (
+        RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError,
+        # what the weights-only unpickler raises on damaged or foreign bytes (e.g. a text file)
+        IndexError, KeyError, TypeError, AttributeError, struct.error,
+    ) as exc:
         raise CheckpointError(
             "Not a readable PyTorch checkpoint (wrong format or truncated file)", path=p,
         ) from exc
