@@ -297,6 +297,7 @@ class AudioPanel(QWidget):
         self.message_label = QLabel("")
         self.message_label.setWordWrap(True)
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message_label.setVisible(False)
         self.info_label = QLabel("")
         self.info_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
@@ -615,6 +616,7 @@ class AudioPanel(QWidget):
         """The inline status line; errors and warnings take the theme's alert colours."""
         self.message_label.setForegroundRole(role)
         self.message_label.setText(text)
+        self.message_label.setVisible(bool(text))
 
     def _update_controls(self) -> None:
         loading = self.decoder.busy

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QTimer, Signal
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from ..stages.audio import Envelope, WaveformOverview
 
@@ -71,9 +71,16 @@ class WaveformView(QWidget):
         self.view_box.sigXRangeChanged.connect(self._range_changed)
         self.view_box.sigResized.connect(self._redraw_timer.start)  # one bucket per pixel of the new width
 
+        self.placeholder = QLabel("Drop a speech recording or a video here, open one, or record below")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.placeholder)
+        self.pages.addWidget(self.plot)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.plot)
+        layout.addWidget(self.pages)
         self.clear()
 
     def _apply_palette(self) -> None:
@@ -115,6 +122,7 @@ class WaveformView(QWidget):
         self.playhead.setBounds((0.0, duration))
         self.set_playhead(0.0)
         self.playhead.show()
+        self.pages.setCurrentWidget(self.plot)
         self.fit()
         self.redraw()
 
@@ -126,6 +134,7 @@ class WaveformView(QWidget):
         self.max_curve.setData([], [])
         self.region.hide()
         self.playhead.hide()
+        self.pages.setCurrentWidget(self.placeholder)
 
     # ---- view ---------------------------------------------------------------------
     def visible_range(self) -> tuple[float, float]:

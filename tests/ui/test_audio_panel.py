@@ -15,7 +15,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QMouseEvent
 from PySide6.QtMultimedia import QAudioFormat, QMediaDevices
 from PySide6.QtWidgets import QApplication
 
-from dawn_studio.stages.audio import InputDevice, Recorder, RecordingAvailability
+from dawn_studio.stages.audio import InputDevice, Recorder, RecordingAvailability, RecordingUnavailable
 from dawn_studio.ui.audio_panel import AudioPanel, PlaybackUnavailable, clock_text, encode_samples
 from dawn_studio.ui.recorder_widget import elapsed_text, meter_value, new_recording_path
 
@@ -427,13 +427,17 @@ class FakeStream:
         self.closed = True
 
 
-def recording_panel(qtbot, tmp_path, streams: list[FakeStream]) -> AudioPanel:
+def recording_panel(qtbot, tmp_path, streams: list[FakeStream], max_duration_s: float = 60.0,
+                    refuse: bool = False) -> AudioPanel:
     def stream_factory(**kwargs):
+        if refuse:
+            raise RecordingUnavailable("recording unavailable: the input device could not be opened (busy)")
         streams.append(FakeStream(**kwargs))
         return streams[-1]
 
     def recorder_factory(path: Path, device: int | None) -> Recorder:
-        return Recorder(path, device=device, sample_rate=REC_RATE, stream_factory=stream_factory)
+        return Recorder(path, device=device, sample_rate=REC_RATE, stream_factory=stream_factory,
+                        max_duration_s=max_duration_s)
 
     available = RecordingAvailability(True, "", (MIC,))
     return make_panel(qtbot, tmp_path, recorder_factory=recorder_factory, recording_check=lambda: available)
@@ -487,6 +491,33 @@ def test_recording_meters_counts_and_opens_the_take(qtbot, tmp_path):
         assert ready.args[0][0] == path and panel.duration_s == pytest.approx(1.5, abs=1e-3)
         assert stream.closed and recorder.record_button.isEnabled() and recorder.meter.value() == 0
         assert "Saved" in recorder.status_label.text()
+    finally:
+        panel.shutdown()
+
+
+def test_the_length_limit_finishes_the_take(qtbot, tmp_path):
+    streams: list[FakeStream] = []
+    panel = recording_panel(qtbot, tmp_path, streams, max_duration_s=0.5)
+    try:
+        panel.recorder.record_button.click()
+        with qtbot.waitSignal(panel.audioReady, timeout=10_000) as ready:
+            feed(qtbot, streams[0], 50)
+        assert panel.duration_s == pytest.approx(0.5, abs=1e-3) and not panel.recorder.is_recording
+        assert "maximum length" in panel.recorder.status_label.text()
+        assert sf.info(str(ready.args[0][0])).frames == REC_RATE // 2
+    finally:
+        panel.shutdown()
+
+
+def test_a_device_that_refuses_to_open_is_reported(qtbot, tmp_path):
+    panel = recording_panel(qtbot, tmp_path, [], refuse=True)
+    try:
+        with qtbot.waitSignal(panel.recorder.recordingFailed) as failed:
+            panel.recorder.record_button.click()
+        assert failed.args[0].startswith("recording unavailable: the input device could not be opened")
+        assert panel.recorder.status_label.text() == failed.args[0]
+        assert not panel.recorder.is_recording and panel.recorder.record_button.isEnabled()
+        assert list((tmp_path / "Recordings").iterdir()) == []  # no empty file left behind
     finally:
         panel.shutdown()
 
