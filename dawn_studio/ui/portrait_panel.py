@@ -57,7 +57,7 @@ from PySide6.QtWidgets import (
 
 from ..media_types import dialog_filter, media_kind
 from ..progress import CancelToken
-from ..stages.portrait import FaceResult, Portrait, PortraitAnalysis, crop_image
+from ..stages.portrait import FaceResult, Portrait, PortraitAnalysis, PortraitError, crop_image
 from .worker import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -125,13 +125,24 @@ class _Loaded:
     crops: tuple[QImage, ...]  # per face, what the model will see (output_size²)
 
 
-def _load_task(path: Path, analyse: Analyse) -> Callable[[Callable[[object], None], CancelToken], _Loaded]:
-    def run(report: Callable[[object], None], cancel: CancelToken) -> _Loaded:
+@dataclass(frozen=True)
+class _Unusable:
+    message: str  # a PortraitError's message, written for the user
+
+
+def _load_task(
+    path: Path, analyse: Analyse,
+) -> Callable[[Callable[[object], None], CancelToken], _Loaded | _Unusable]:
+    def run(report: Callable[[object], None], cancel: CancelToken) -> _Loaded | _Unusable:
         preview = read_preview(path)
         if preview is not None:
             report(_Preview(*preview))
         cancel.check()
-        portrait, analysis = analyse(path, cancel)
+        try:
+            portrait, analysis = analyse(path, cancel)
+        except PortraitError as exc:  # the user's photo, not a bug: no traceback in the error log
+            log.info("portrait %s not usable: %s", path, exc)
+            return _Unusable(str(exc))
         cancel.check()
         crops = tuple(rgb_image(crop_image(portrait.rgb, face.crop)) for face in analysis.faces)
         return _Loaded(path, portrait, analysis, display_image(portrait.rgb), crops)
@@ -154,6 +165,7 @@ class PortraitView(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAccessibleName("Portrait")
+        self.setMouseTracking(True)
         self.placeholder = "Drop a portrait photo here\nor press Open…"
         self._image = QImage()
         self._source = QSize()
@@ -315,6 +327,12 @@ class PortraitView(QWidget):
                 return
         super().mousePressEvent(event)
 
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt API)
+        index = self.face_at(event.position())
+        choosable = index is not None and index != self._chosen
+        self.setCursor(Qt.CursorShape.PointingHandCursor if choosable else Qt.CursorShape.ArrowCursor)
+        super().mouseMoveEvent(event)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt API)
         count = len(self._boxes)
         key = event.key()
@@ -379,6 +397,7 @@ class PortraitPanel(QWidget):
         self._requested_path: Path | None = None
         self._preview_size: QSize | None = None
         self._face_index = 0
+        self.error_details = ""  # technical details of the last failure, for the window's error dialog
         self._build()
         app = QApplication.instance()
         if app is not None:
@@ -501,7 +520,8 @@ class PortraitPanel(QWidget):
         return self.view.crop_rect()
 
     def message(self) -> str:
-        return self.message_label.text() if self.message_label.isVisible() else ""
+        """The inline problem message shown now ("" when there is none)."""
+        return "" if self.message_label.isHidden() else self.message_label.text()
 
     # opening -----------------------------------------------------------------------------------
     def open_portrait(self, path: str | Path, face_index: int = 0) -> None:
@@ -603,7 +623,12 @@ class PortraitPanel(QWidget):
         self.view.set_photo(item.image, item.size)
         self._show_info()
 
-    def _on_loaded(self, runner: TaskRunner, request: int, result: _Loaded, face_index: int) -> None:
+    def _on_loaded(
+        self, runner: TaskRunner, request: int, result: _Loaded | _Unusable, face_index: int,
+    ) -> None:
+        if isinstance(result, _Unusable):
+            self._on_failed(runner, request, result.message, "")
+            return
         self._on_ended(runner)
         if request != self._request:
             return
@@ -618,6 +643,7 @@ class PortraitPanel(QWidget):
         self._on_ended(runner)
         if request != self._request:
             return
+        self.error_details = details
         if not self.view.has_photo():
             self.view.clear("Could not open this file")
         self._show_message(message)

@@ -202,6 +202,28 @@ def test_non_image_file_is_an_inline_message_and_a_signal(qtbot, panel, tmp_path
     assert panel.info_label.text() == "holiday.png"
 
 
+def test_a_faceless_photo_is_not_logged_as_a_program_error(qtbot, panel, tmp_path, caplog):
+    grey = tmp_path / "grey.png"
+    Image.new("RGB", (64, 64), (90, 90, 90)).save(grey)
+    with qtbot.waitSignal(panel.portraitFailed):
+        panel.open_portrait(grey)
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_an_unexpected_failure_keeps_its_details_for_the_error_dialog(qtbot):
+    def broken(path, cancel):
+        raise RuntimeError("the portrait models are not installed")
+
+    panel = PortraitPanel(broken)
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.portraitFailed) as blocker:
+        panel.open_portrait(sample_portrait("real_male1.jpeg"))
+    assert blocker.args == ["the portrait models are not installed"]
+    assert panel.message() == blocker.args[0] and "RuntimeError" in panel.error_details
+    assert panel.view.has_photo() and panel.path is None
+    panel.shutdown()
+
+
 def test_missing_file_is_reported(qtbot, panel, tmp_path):
     with qtbot.waitSignal(panel.portraitFailed) as blocker:
         panel.open_portrait(tmp_path / "gone.jpg")
@@ -216,6 +238,18 @@ def test_photo_without_a_face_keeps_the_photo_and_says_so(qtbot, panel, tmp_path
     assert blocker.args == [NO_FACE_MESSAGE] and panel.message() == NO_FACE_MESSAGE
     assert panel.view.has_photo() and panel.face_rects() == [] and panel.crop_rect() is None
     assert panel.info_label.text() == "wall.png · 320×240 px"
+
+
+def test_preview_of_a_rotated_photo_is_upright(qtbot, panel, tmp_path):
+    rotated = tmp_path / "rotated.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored landscape, shown rotated 90° clockwise
+    Image.new("RGB", (300, 200), (128, 128, 128)).save(rotated, exif=exif)
+    with qtbot.waitSignal(panel.portraitFailed):
+        panel.open_portrait(rotated)
+    assert panel.info_label.text() == "rotated.jpg · 200×300 px"
+    rect = panel.view.image_rect()
+    assert abs(rect.width() / rect.height() - 200 / 300) < 0.01
 
 
 def test_a_good_portrait_after_an_error_clears_the_message(qtbot, panel, tmp_path):
