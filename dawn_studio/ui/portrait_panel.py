@@ -447,9 +447,7 @@ class PortraitPanel(QWidget):
         self.message_label.setObjectName("portraitMessage")
         self.message_label.setWordWrap(True)
         self.message_label.setVisible(False)
-        error_palette = self.message_label.palette()
-        error_palette.setColor(QPalette.ColorRole.WindowText, self.palette().brightText().color())
-        self.message_label.setPalette(error_palette)
+        self.message_label.setForegroundRole(QPalette.ColorRole.BrightText)  # the theme's error colour
 
         self.busy_bar = QProgressBar()
         self.busy_bar.setRange(0, 0)
@@ -479,6 +477,7 @@ class PortraitPanel(QWidget):
         layout.addWidget(self.view, 1)
         layout.addLayout(bottom)
         self.setFocusProxy(self.view)
+        self._show_info()
 
     # public state ------------------------------------------------------------------------------
     @property
@@ -534,6 +533,7 @@ class PortraitPanel(QWidget):
         self._requested_path = path
         self._preview_size = None
         self._face_index = 0
+        self.error_details = ""
         self.view.clear("Opening…")
         self._show_faces()
         self._show_message("")
