@@ -179,6 +179,9 @@ class MotionView(QWidget):
         self.blink_plot.setLabel("left", "Eye opening")
         self.blink_plot.setLabel("bottom", "Time (s)")
         self.pose_plot.getAxis("bottom").setStyle(showValues=False)
+        self.blink_plot.getAxis("left").enableAutoSIPrefix(False)
+        self.graphics.ci.layout.setRowStretchFactor(0, 3)
+        self.graphics.ci.layout.setRowStretchFactor(1, 2)
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.rest_lines: dict[str, pg.InfiniteLine] = {}
         self.playheads: list[pg.InfiniteLine] = []
@@ -353,6 +356,8 @@ class MotionView(QWidget):
             legend = plot.legend
             if legend is not None:
                 legend.setLabelTextColor(text)
+                for _sample, label in legend.items:
+                    label.setText(label.text)  # setLabelTextColor only restyles labels set afterwards
                 backdrop = QColor(base)
                 backdrop.setAlpha(200)
                 legend.setBrush(pg.mkBrush(backdrop))

@@ -232,3 +232,5 @@ def test_follows_dark_and_light_palettes(view):
         view.setPalette(palette)
         assert view.graphics.backgroundBrush().color().name() == base
         assert view.pose_plot.getAxis("left").textPen().color().name() == text
+        for _sample, label in view.blink_plot.legend.items:
+            assert text in label.item.toHtml(), "legend text follows the palette"
