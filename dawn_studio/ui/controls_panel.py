@@ -460,9 +460,10 @@ class ControlsPanel(QWidget):
         their state. When the chosen one is missing the panel falls back to an available one and
         goes back to the creator's choice once it is available again.
         """
+        unknown = sorted(set(availability) - set(self.resolution_buttons))
+        if unknown:
+            raise ValueError(f"Unknown resolution(s) {unknown}; expected some of {RESOLUTIONS}")
         for size, (available, reason) in availability.items():
-            if size not in self.resolution_buttons:
-                raise ValueError(f"Unknown resolution {size}; expected one of {RESOLUTIONS}")
             if available:
                 self._unavailable.pop(size, None)
             else:

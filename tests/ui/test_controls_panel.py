@@ -121,9 +121,22 @@ def test_missing_resolution_is_disabled_with_reason_and_falls_back(make_panel, j
     assert panel.resolution() == 256, "the creator's choice comes back once the model is there"
 
 
-def test_unknown_resolution_is_refused(make_panel):
-    with pytest.raises(ValueError, match="Unknown resolution 512"):
-        make_panel().set_available_resolutions({512: (True, "")})
+def test_no_model_at_all_keeps_the_preferred_resolution(make_panel, job):
+    panel = make_panel()
+    panel.resolution_buttons[256].click()
+    panel.set_available_resolutions({128: (False, "no 128"), 256: (False, MISSING_256)})
+    assert not any(button.isEnabled() or button.isChecked() for button in panel.resolution_buttons.values())
+    assert panel.resolution_buttons[128].toolTip() == "no 128"
+    assert panel.apply_to(job).resolution == 256
+    panel.set_available_resolutions({128: (True, "")})
+    assert panel.resolution() == 128 and panel.resolution_buttons[128].isChecked()
+
+
+def test_unknown_resolution_is_refused_without_changing_anything(make_panel):
+    panel = make_panel()
+    with pytest.raises(ValueError, match=r"Unknown resolution\(s\) \[512\]"):
+        panel.set_available_resolutions({128: (False, "gone"), 512: (True, "")})
+    assert panel.resolution_buttons[128].isEnabled() and panel.resolution() == 128
 
 
 def test_seed_lock_new_seed_and_next_seed(make_panel, job, qtbot):
