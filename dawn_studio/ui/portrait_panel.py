@@ -209,6 +209,10 @@ class PortraitView(QWidget):
     def has_photo(self) -> bool:
         return not self._image.isNull()
 
+    def photo(self) -> QImage:
+        """The image painted (at most ``MAX_DISPLAY_SIDE`` long), not the full-resolution photo."""
+        return self._image
+
     # geometry --------------------------------------------------------------------------------
     def image_rect(self) -> QRectF:
         """Where the whole photo lies in widget coordinates (fitted, centred, aspect kept)."""

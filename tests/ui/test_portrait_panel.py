@@ -41,17 +41,21 @@ class Analyser:
         self.gates: dict[str, threading.Event] = {}
         self.started: list[str] = []
         self.threads: list[threading.Thread] = []
+        self.finished: list[str] = []  # returned or raised
 
     def __call__(self, path: Path, cancel):
         self.started.append(path.name)
         self.threads.append(threading.current_thread())
-        gate = self.gates.get(path.name)
-        if gate is not None:
-            assert gate.wait(20), "test gate never opened"
-        cancel.check()
-        portrait = load_portrait(path)
-        cancel.check()
-        return portrait, analyse_portrait(portrait, self.models, output_size=OUTPUT_SIZE)
+        try:
+            gate = self.gates.get(path.name)
+            if gate is not None:
+                assert gate.wait(20), "test gate never opened"
+            cancel.check()
+            portrait = load_portrait(path)
+            cancel.check()
+            return portrait, analyse_portrait(portrait, self.models, output_size=OUTPUT_SIZE)
+        finally:
+            self.finished.append(path.name)
 
 
 @pytest.fixture
@@ -339,8 +343,8 @@ def test_a_newer_request_supersedes_the_running_one(qtbot, panel, analyser, two_
         panel.open_portrait(two_faces)  # starts at once, beside the cancelled one
     assert [r[0] for r in ready] == [two_faces] and len(panel.face_rects()) == 2
     analyser.gates[slow.name].set()
-    qtbot.waitUntil(lambda: not panel._winding_down, timeout=10_000)
-    qtbot.wait(50)
+    qtbot.waitUntil(lambda: slow.name in analyser.finished, timeout=TIMEOUT)
+    qtbot.wait(100)  # let the cancelled task's last signals arrive
     assert [r[0] for r in ready] == [two_faces] and failed == []
     assert panel.path == two_faces and len(panel.face_rects()) == 2 and not panel.busy
 
@@ -417,3 +421,15 @@ def test_huge_photos_are_painted_from_a_downscaled_copy(qtbot, panel):
     assert abs(rect.width() / rect.height() - 8000 / 3000) < 0.01 and rect.width() <= panel.view.width()
     panel.resize(900, 640)
     qtbot.waitUntil(lambda: panel.view.scale_count == 2)
+
+
+def test_a_27_megapixel_photo_is_analysed_at_full_size_and_shown_downscaled(qtbot, panel, tmp_path):
+    big = tmp_path / "big.jpg"
+    Image.open(sample_portrait("real_female_1.jpeg")).resize((6000, 4500)).save(big, quality=85)
+    _, portrait, analysis = open_and_wait(qtbot, panel, big)
+    assert (portrait.width, portrait.height) == (6000, 4500) and len(analysis.faces) == 1
+    shown = panel.view.photo()
+    assert max(shown.width(), shown.height()) == MAX_DISPLAY_SIDE
+    assert_rect_close(panel.face_rects()[0], expected_rect(panel, analysis.faces[0].box))
+    assert panel.crop_preview().size() == QSize(OUTPUT_SIZE, OUTPUT_SIZE)
+    assert panel.info_label.text().startswith("big.jpg · 6000×4500 px · 1 face · ")
