@@ -234,3 +234,10 @@ def test_follows_dark_and_light_palettes(view):
         assert view.pose_plot.getAxis("left").textPen().color().name() == text
         for _sample, label in view.blink_plot.legend.items:
             assert text in label.item.toHtml(), "legend text follows the palette"
+
+
+def test_buttons_explain_themselves_and_need_motion(view):
+    buttons = (view.preview_button, view.edit_button, view.import_button, view.export_button)
+    assert all(len(button.toolTip()) > 20 and "&" in button.text() for button in buttons)
+    assert view.preview_button.isEnabled() and not view.edit_button.isEnabled()
+    assert view.import_curve("pose", "/nonexistent.csv") is None, "nothing to replace yet"
