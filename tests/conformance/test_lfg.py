@@ -32,13 +32,19 @@ def column_sign_canonical(matrices: torch.Tensor) -> torch.Tensor:
 
 def region_entries(prefix: str, params: RegionParams) -> dict[str, torch.Tensor]:
     values = {
-        "shift": params.shift, "covar": params.covar, "heatmap": params.heatmap,
-        "affine": params.affine, "u": params.u, "d": params.d,
+        "shift": params.shift,
+        "covar": params.covar,
+        "heatmap": params.heatmap,
+        "affine": params.affine,
+        "u": params.u,
+        "d": params.d,
     }
     return {f"{prefix}.{name}": value for name, value in values.items() if value is not None}
 
 
-def lfg_outputs(model: LatentFlowGenerator, inputs: dict) -> tuple[dict[str, torch.Tensor], RegionParams, RegionParams]:
+def lfg_outputs(
+    model: LatentFlowGenerator, inputs: dict
+) -> tuple[dict[str, torch.Tensor], RegionParams, RegionParams]:
     """Every quantity the fixtures record, computed in the reference's call order."""
     source, driving = inputs["source_image"], inputs["driving_image"]
     with torch.no_grad():
@@ -55,7 +61,9 @@ def lfg_outputs(model: LatentFlowGenerator, inputs: dict) -> tuple[dict[str, tor
             "compute_fea": fea,
         }
         if "optical_flow" in inputs:
-            fwf = model.generator.forward_with_flow(source, inputs["optical_flow"], inputs.get("occlusion_map"))
+            fwf = model.generator.forward_with_flow(
+                source, inputs["optical_flow"], inputs.get("occlusion_map")
+            )
             actual.update({f"forward_with_flow.{name}": value for name, value in fwf.items()})
     return actual, rs, rd
 
@@ -80,8 +88,10 @@ def test_lfg_matches_reference(path):
         if entry.rsplit(".", 1)[-1] in SIGN_AMBIGUOUS:
             expected = fixture["expected"][entry]
             torch.testing.assert_close(
-                column_sign_canonical(value), column_sign_canonical(expected),
-                **_tolerance(fixture, entry), msg=lambda m, e=entry: f"{e} (modulo column signs): {m}",
+                column_sign_canonical(value),
+                column_sign_canonical(expected),
+                **_tolerance(fixture, entry),
+                msg=lambda m, e=entry: f"{e} (modulo column signs): {m}",
             )
         else:
             assert_entry(fixture, entry, value)

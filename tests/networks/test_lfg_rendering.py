@@ -28,7 +28,10 @@ def _flows(frames: int, side: int, seed: int = 0) -> tuple[torch.Tensor, torch.T
 def _per_frame(generator: Generator, image: torch.Tensor, flows: torch.Tensor, occlusions: torch.Tensor):
     """The reference's way: one forward_with_flow call per frame (the portrait re-encoded every time)."""
     with torch.no_grad():
-        outs = [generator.forward_with_flow(image, flows[t : t + 1], occlusions[t : t + 1]) for t in range(len(flows))]
+        outs = [
+            generator.forward_with_flow(image, flows[t : t + 1], occlusions[t : t + 1])
+            for t in range(len(flows))
+        ]
     return torch.cat([o["prediction"] for o in outs]), torch.cat([o["deformed"] for o in outs])
 
 

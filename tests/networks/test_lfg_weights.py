@@ -94,11 +94,15 @@ def _write_variant(tmp_path, path: str, change) -> str:
         (lambda c: c["generator"].pop("first.conv.weight"), "missing", "generator", "first.conv.weight"),
         (
             lambda c: c["region_predictor"].__setitem__("regions.extra", torch.zeros(1)),
-            "does not have", "region_predictor", "regions.extra",
+            "does not have",
+            "region_predictor",
+            "regions.extra",
         ),
         (
             lambda c: c["bg_predictor"].__setitem__("fc.weight", torch.zeros(6, 3)),
-            "shape", "bg_predictor", "fc.weight",
+            "shape",
+            "bg_predictor",
+            "fc.weight",
         ),
         (lambda c: c.pop("bg_predictor"), "no 'bg_predictor' section", "bg_predictor", None),
         (lambda c: c.__setitem__("generator", [1, 2]), "not a state dict", "generator", None),

@@ -50,8 +50,11 @@ class RegionPredictorConfig:
 
     def __post_init__(self) -> None:
         _require_positive(
-            "region_predictor", block_expansion=self.block_expansion, max_features=self.max_features,
-            num_blocks=self.num_blocks, temperature=self.temperature,
+            "region_predictor",
+            block_expansion=self.block_expansion,
+            max_features=self.max_features,
+            num_blocks=self.num_blocks,
+            temperature=self.temperature,
         )
         _require_scale("region_predictor", self.scale_factor)
 
@@ -67,7 +70,9 @@ class BackgroundPredictorConfig:
 
     def __post_init__(self) -> None:
         _require_positive(
-            "bg_predictor", block_expansion=self.block_expansion, max_features=self.max_features,
+            "bg_predictor",
+            block_expansion=self.block_expansion,
+            max_features=self.max_features,
             num_blocks=self.num_blocks,
         )
         if self.bg_type not in BACKGROUND_PARAMS:
@@ -91,8 +96,11 @@ class FlowPredictorConfig:
 
     def __post_init__(self) -> None:
         _require_positive(
-            "pixelwise_flow_predictor", block_expansion=self.block_expansion,
-            max_features=self.max_features, num_blocks=self.num_blocks, region_var=self.region_var,
+            "pixelwise_flow_predictor",
+            block_expansion=self.block_expansion,
+            max_features=self.max_features,
+            num_blocks=self.num_blocks,
+            region_var=self.region_var,
         )
         _require_scale("pixelwise_flow_predictor", self.scale_factor)
 
@@ -110,7 +118,9 @@ class GeneratorConfig:
 
     def __post_init__(self) -> None:
         _require_positive(
-            "generator", block_expansion=self.block_expansion, max_features=self.max_features,
+            "generator",
+            block_expansion=self.block_expansion,
+            max_features=self.max_features,
             num_down_blocks=self.num_down_blocks,
         )
         if self.num_bottleneck_blocks < 0:
@@ -137,7 +147,10 @@ class LFGConfig:
 
     def __post_init__(self) -> None:
         _require_positive(
-            "lfg", image_size=self.image_size, num_regions=self.num_regions, num_channels=self.num_channels,
+            "lfg",
+            image_size=self.image_size,
+            num_regions=self.num_regions,
+            num_channels=self.num_channels,
         )
         sides = {
             "generator (2^num_down_blocks)": 2**self.generator.num_down_blocks,
@@ -194,9 +207,7 @@ _IGNORED_TOP = {"avd_network_params"}
 _IGNORED_REGION = {"fast_svd"}  # another SVD routine for the same decomposition
 
 
-def _section(
-    owner: str, values: Any, target: type, ignored: Collection[str] = (), **extra: Any
-) -> Any:
+def _section(owner: str, values: Any, target: type, ignored: Collection[str] = (), **extra: Any) -> Any:
     if not isinstance(values, Mapping):
         raise LFGConfigError(f"{owner} must be a mapping of settings, not {type(values).__name__}")
     known = {f.name for f in fields(target)} - set(extra)
@@ -215,7 +226,9 @@ def config_from_model_params(model_params: Mapping[str, Any], image_size: int) -
     params = dict(model_params)
     region = dict(params.pop("region_predictor_params", {}))
     if not region.pop("pca_based", True) and params.get("estimate_affine", True):
-        raise LFGConfigError("region_predictor_params.pca_based = False (regression affine head) is not supported")
+        raise LFGConfigError(
+            "region_predictor_params.pca_based = False (regression affine head) is not supported"
+        )
     background = params.pop("bg_predictor_params", {})
     generator = dict(params.pop("generator_params", {}))
     flow = generator.pop("pixelwise_flow_predictor_params", None)
@@ -228,9 +241,7 @@ def config_from_model_params(model_params: Mapping[str, Any], image_size: int) -
         params,
         LFGConfig,
         image_size=int(image_size),
-        region_predictor=_section(
-            "region_predictor_params", region, RegionPredictorConfig, _IGNORED_REGION
-        ),
+        region_predictor=_section("region_predictor_params", region, RegionPredictorConfig, _IGNORED_REGION),
         bg_predictor=_section("bg_predictor_params", background, BackgroundPredictorConfig),
         generator=_section(
             "generator_params",

@@ -35,20 +35,24 @@ class PixelwiseFlowPredictor(nn.Module):
         self.occlusion = (
             nn.Conv2d(self.hourglass.out_filters, 1, 7, padding=3) if c.estimate_occlusion_map else None
         )
-        self.down = AntiAliasInterpolation2d(config.num_channels, c.scale_factor) if c.scale_factor != 1 else None
+        self.down = (
+            AntiAliasInterpolation2d(config.num_channels, c.scale_factor) if c.scale_factor != 1 else None
+        )
 
     def heatmap_difference(self, driving: RegionParams, source: RegionParams, h: int, w: int) -> torch.Tensor:
         """(B, K+1, 1, h, w): driving minus source region Gaussians, a zero background map first."""
         drv_covar = driving.covar if self.use_covar_heatmap else self.region_var
         src_covar = source.covar if self.use_covar_heatmap else self.region_var
-        diff = region_gaussians(driving.shift, drv_covar, h, w) - region_gaussians(source.shift, src_covar, h, w)
+        diff = region_gaussians(driving.shift, drv_covar, h, w) - region_gaussians(
+            source.shift, src_covar, h, w
+        )
         zeros = diff.new_zeros(diff.shape[0], 1, h, w)
         return torch.cat([zeros, diff], dim=1).unsqueeze(2)
 
     def sparse_motions(
         self, driving: RegionParams, source: RegionParams, bg_params: torch.Tensor | None, h: int, w: int
     ) -> torch.Tensor:
-        """(B, K+1, h, w, 2): where each driving pixel comes from under each region's motion, background first."""
+        """(B, K+1, h, w, 2): where each driving pixel comes from under each motion, background first."""
         shift_d, shift_s = driving.shift, source.shift
         b = shift_d.shape[0]
         grid = coordinate_grid(h, w, device=shift_d.device, dtype=shift_d.dtype)

@@ -70,9 +70,7 @@ class Generator(nn.Module):
         """
         frames = optical_flow.shape[0]
         if occlusion_map is not None and occlusion_map.shape[0] != frames:
-            raise ValueError(
-                f"{frames} flows but {occlusion_map.shape[0]} occlusion maps; give one per flow"
-            )
+            raise ValueError(f"{frames} flows but {occlusion_map.shape[0]} occlusion maps; give one per flow")
         maps = [self._broadcast(m, frames) for m in encoded]
         occlusions: dict[tuple[int, int], torch.Tensor] = {}
         grids: dict[tuple[int, int], torch.Tensor] = {}
@@ -82,7 +80,9 @@ class Generator(nn.Module):
             key = (values.shape[-2], values.shape[-1])
             if key not in grids:
                 grids[key] = resize_flow(optical_flow, *key)
-            return F.grid_sample(values, grids[key], mode="bilinear", padding_mode="zeros", align_corners=False)
+            return F.grid_sample(
+                values, grids[key], mode="bilinear", padding_mode="zeros", align_corners=False
+            )
 
         def blend(skip: torch.Tensor, warped: torch.Tensor, previous: torch.Tensor | None) -> torch.Tensor:
             if occlusion_map is None:
@@ -144,7 +144,9 @@ class Generator(nn.Module):
         if values.shape[0] == frames:
             return values
         if values.shape[0] != 1:
-            raise ValueError(f"{values.shape[0]} portraits for {frames} flows; give one portrait or one per flow")
+            raise ValueError(
+                f"{values.shape[0]} portraits for {frames} flows; give one portrait or one per flow"
+            )
         return values.expand(frames, *values.shape[1:])
 
     def _check_image(self, image: torch.Tensor) -> None:
@@ -154,7 +156,9 @@ class Generator(nn.Module):
             )
         multiple = 2 ** len(self.down_blocks)
         if image.shape[-1] % multiple or image.shape[-2] % multiple:
-            raise ValueError(f"the portrait's sides must be multiples of {multiple}, got {tuple(image.shape[-2:])}")
+            raise ValueError(
+                f"the portrait's sides must be multiples of {multiple}, got {tuple(image.shape[-2:])}"
+            )
 
     @staticmethod
     def check_flow_inputs(

@@ -23,7 +23,7 @@ def coordinate_grid(
 def region_gaussians(
     mean: torch.Tensor, covar: torch.Tensor | float, height: int, width: int
 ) -> torch.Tensor:
-    """exp(−½ (p − μ)ᵀ Σ⁻¹ (p − μ)) on the grid: mean (..., 2), covar (..., 2, 2) or a variance → (..., h, w)."""
+    """exp(−½ (p − μ)ᵀ Σ⁻¹ (p − μ)): mean (..., 2), covar (..., 2, 2) or a variance → (..., h, w)."""
     grid = coordinate_grid(height, width, device=mean.device, dtype=mean.dtype)
     offset = grid - mean[..., None, None, :]
     if isinstance(covar, float):
@@ -46,4 +46,3 @@ def resize_map(values: torch.Tensor, height: int, width: int) -> torch.Tensor:
     if values.shape[-2:] == (height, width):
         return values
     return F.interpolate(values, size=(height, width), mode="bilinear")
-

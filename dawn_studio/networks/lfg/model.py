@@ -45,7 +45,8 @@ class LatentFlowGenerator(nn.Module):
         """Reconstruct ``driving_image`` (B, C, S, S) from ``source_image`` through their regions' motion."""
         if source_image.shape != driving_image.shape:
             raise ValueError(
-                f"source {tuple(source_image.shape)} and driving {tuple(driving_image.shape)} images differ in shape"
+                f"source {tuple(source_image.shape)} and driving {tuple(driving_image.shape)} images "
+                "differ in shape"
             )
         source_regions = self.region_predictor(source_image)
         driving_regions = self.region_predictor(driving_image)

@@ -65,7 +65,9 @@ class RegionPredictor(nn.Module):
         self.temperature = c.temperature
         self.predictor = Hourglass(c.block_expansion, config.num_channels, c.num_blocks, c.max_features)
         self.regions = nn.Conv2d(self.predictor.out_filters, config.num_regions, 7, padding=c.pad)
-        self.down = AntiAliasInterpolation2d(config.num_channels, c.scale_factor) if c.scale_factor != 1 else None
+        self.down = (
+            AntiAliasInterpolation2d(config.num_channels, c.scale_factor) if c.scale_factor != 1 else None
+        )
 
     def forward(self, image: torch.Tensor) -> RegionParams:
         x = self.down(image) if self.down is not None else image
