@@ -6,6 +6,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 
 from .. import APP_ID, APP_NAME, __version__
@@ -49,3 +50,8 @@ def run_gui(argv: Sequence[str] | None = None) -> int:
         return app.exec()
     finally:
         hook.uninstall()
+        # Tear widgets down while Qt still runs: pyqtgraph views left to Python's shutdown can crash it.
+        window.close()
+        window.deleteLater()
+        app.processEvents()
+        app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
