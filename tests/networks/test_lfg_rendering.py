@@ -9,6 +9,7 @@ from support.conformance import fill_module
 from dawn_studio.networks.lfg import LFG_128, TINY, Generator, LFGConfig, frames_per_chunk, render_frames
 from dawn_studio.networks.lfg.geometry import coordinate_grid
 from dawn_studio.networks.lfg.rendering import MAX_CHUNK
+from dawn_studio.progress import Cancelled, CancelToken
 
 
 def _generator(config: LFGConfig) -> Generator:
@@ -77,6 +78,23 @@ def test_portrait_is_encoded_once_and_frames_decode_per_chunk(tiny, portrait):
         for hook in hooks:
             hook.remove()
     assert calls == {"first": 1, "final": 3}
+
+
+def test_progress_and_cancel(tiny, portrait):
+    reports: list[tuple[int, int]] = []
+    render_frames(
+        tiny, portrait, *_flows(10, TINY.latent_size), chunk_size=4, progress=lambda *a: reports.append(a)
+    )
+    assert reports == [(4, 10), (8, 10), (10, 10)]
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        render_frames(tiny, portrait, *_flows(2, TINY.latent_size), cancel=token)
+
+
+def test_training_mode_is_refused(portrait):
+    with pytest.raises(RuntimeError, match="eval"):
+        render_frames(Generator(TINY), portrait, *_flows(2, TINY.latent_size))
 
 
 def test_video_layout_of_the_diffusion_output(tiny, portrait):

@@ -25,7 +25,6 @@ from .model import LatentFlowGenerator, Reconstruction
 from .region_predictor import RegionParams, RegionPredictor
 from .rendering import RenderedFrames, frames_per_chunk, render_frames
 from .weights import (
-    PUBLISHED_FILES,
     SECTIONS,
     build_generator_for_fixture,
     config_for_reference,
@@ -38,7 +37,6 @@ __all__ = [
     "LFG_128",
     "LFG_256",
     "PRESETS",
-    "PUBLISHED_FILES",
     "SECTIONS",
     "TINY",
     "BackgroundMotionPredictor",

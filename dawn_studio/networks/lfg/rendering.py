@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ...progress import CancelToken, StepCallback, check_cancel, report
 from .generator import Generator
 
 #: Memory a CPU render may use for decoder activations (a conservative default for laptops).
@@ -75,6 +76,8 @@ def render_frames(
     occlusions: torch.Tensor,
     chunk_size: int | None = None,
     output_device: torch.device | str | None = None,
+    progress: StepCallback | None = None,
+    cancel: CancelToken | None = None,
 ) -> RenderedFrames:
     """Decode every flow of one portrait: the portrait (1, C, S, S) is encoded once, frames in chunks.
 
@@ -82,7 +85,10 @@ def render_frames(
     in either frame or video layout (see :func:`as_frame_flows`). ``chunk_size`` None picks it from
     free memory. Work runs on the generator's device; frames are gathered on ``output_device``
     (default: that device too), so long videos need not stay in accelerator memory.
+    ``progress(frames_done, frames)`` is called after each chunk; ``cancel`` is checked before each.
     """
+    if generator.training:
+        raise RuntimeError("the LFG generator is in training mode; call .eval() before rendering")
     device = next(generator.parameters()).device
     if source_image.ndim != 4 or source_image.shape[0] != 1:
         raise ValueError(f"render_frames takes one portrait (1, C, S, S), got {tuple(source_image.shape)}")
@@ -99,12 +105,15 @@ def render_frames(
     encoded = generator.encode(source_image)
     step = chunk_size or frames_per_chunk(encoded, free_memory_bytes(device))
     target = torch.device(output_device) if output_device is not None else device
+    total = grid.shape[0]
     frames, warped = [], []
-    for start in range(0, grid.shape[0], step):
+    for start in range(0, total, step):
+        check_cancel(cancel)
         part = slice(start, start + step)
         out = generator.decode(
             encoded, grid[part].to(device=device, dtype=dtype), occlusion[part].to(device=device, dtype=dtype)
         )
         frames.append(out["prediction"].to(target))
         warped.append(out["deformed"].to(target))
+        report(progress, min(start + step, total), total)
     return RenderedFrames(frames=torch.cat(frames), warped=torch.cat(warped))

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ..checkpoint import checkpoint_section, load_strict, read_checkpoint, strip_prefix
-from .config import LFG_128, LFG_256, LFGConfig, config_from_model_params
+from .config import LFG_128, LFGConfig, config_from_model_params
 from .generator import Generator
 from .model import LatentFlowGenerator
 
@@ -24,9 +24,6 @@ GENERATOR_SECTION = "generator"
 REGION_PREDICTOR_SECTION = "region_predictor"
 BG_PREDICTOR_SECTION = "bg_predictor"
 SECTIONS = (GENERATOR_SECTION, REGION_PREDICTOR_SECTION, BG_PREDICTOR_SECTION)
-
-#: The published file names and the image side each model runs at.
-PUBLISHED_FILES: dict[str, LFGConfig] = {"LFG_128_1000ep.pth": LFG_128, "LFG_256_400ep.pth": LFG_256}
 
 
 def _load_section(module: nn.Module, checkpoint: Mapping, section: str, path: str | os.PathLike[str]) -> None:
