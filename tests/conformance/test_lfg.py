@@ -16,6 +16,7 @@ from support.conformance import (
     fixture_params,
     inputs_of,
     load_fixture,
+    tolerance_for,
 )
 
 from dawn_studio.networks.lfg import LatentFlowGenerator, RegionParams, config_for_reference
@@ -90,7 +91,7 @@ def test_lfg_matches_reference(path):
             torch.testing.assert_close(
                 column_sign_canonical(value),
                 column_sign_canonical(expected),
-                **_tolerance(fixture, entry),
+                **tolerance_for(fixture, entry),
                 msg=lambda m, e=entry: f"{e} (modulo column signs): {m}",
             )
         else:
@@ -98,8 +99,3 @@ def test_lfg_matches_reference(path):
     # The generator depends on the SVD signs only through det(u) agreeing between the images.
     if rs.u is not None and rd.u is not None:
         assert torch.all(torch.linalg.det(rs.u) * torch.linalg.det(rd.u) > 0)
-
-
-def _tolerance(fixture: dict, entry: str) -> dict[str, float]:
-    tol = (fixture.get("tolerance_per_entry") or {}).get(entry, fixture["tolerance"])
-    return {"rtol": float(tol["rtol"]), "atol": float(tol["atol"])}
