@@ -32,7 +32,9 @@ from dawn_studio.networks.a2v import (
     NoiseSource,
     UnetConfig,
     bbox_mask,
+    ddim_time_pairs,
 )
+from dawn_studio.networks.lfg import build_generator_for_fixture
 
 MANIFEST = "manifest.lfg_a2v.json"
 
@@ -136,9 +138,8 @@ def test_unet_denoiser(path):
 
 # ---- flow_diffusion ------------------------------------------------------------------------
 def _lfg_generator(fixture: dict, image_size: int) -> torch.nn.Module:
-    """The LFG generator of the LFG issue, filled by the rule for section lfg.generator."""
-    lfg = pytest.importorskip("dawn_studio.networks.lfg", reason="the LFG port is not available")
-    generator = lfg.build_generator_for_fixture(fixture["config"], image_size)
+    """The LFG generator for the fixture's settings, filled by the rule for section lfg.generator."""
+    generator = build_generator_for_fixture(fixture["config"], image_size)
     fill_module(generator, constructed_names(fixture, "lfg.generator"))
     return generator.eval()
 
@@ -158,8 +159,6 @@ def test_flow_diffusion_sample_one_video(path):
     fill_module(model.face_loc_emb, constructed_names(fixture, "a2v.face_loc"))
     model.eval()
     if "ddim_time_pairs" in config:
-        from dawn_studio.networks.a2v import ddim_time_pairs
-
         pairs = ddim_time_pairs(diffusion.timesteps, diffusion.sampling_timesteps)
         assert [list(p) for p in pairs] == [list(p) for p in config["ddim_time_pairs"]]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from dawn_studio.networks import lfg
 from dawn_studio.networks.a2v import TINY, FlowDiffusion, NoiseSource
 
 
@@ -86,3 +87,23 @@ def test_packaged_face_location_weights_are_loaded_by_default(model):
 def test_rendering_without_a_generator_is_refused(model):
     with pytest.raises(RuntimeError, match="no LFG generator"):
         model.image_condition(torch.rand(1, 3, 64, 64), torch.tensor([[1.0, 2, 3, 4, 64, 64]]))
+
+
+def test_sample_video_renders_every_frame_with_the_lfg():
+    torch.manual_seed(1)
+    model = FlowDiffusion(TINY, generator=lfg.Generator(lfg.TINY)).eval()
+    frames = 6
+    audio, pose, eye = _sequences(frames, TINY.unet.audio_dim)
+    image = torch.rand(2, 3, TINY.image_size, TINY.image_size)
+    bbox = torch.tensor([[10.0, 50.0, 12.0, 52.0, 64.0, 64.0], [5.0, 30.0, 8.0, 40.0, 48.0, 64.0]])
+    batch = [torch.cat((t, t)) for t in (audio, pose, eye)]
+    result = model.sample_video(image, *batch, bbox, seed=11, frames_per_chunk=4)
+    size = TINY.image_size
+    assert result.video.shape == result.warped.shape == (2, 3, frames, size, size)
+    assert result.flows.grid.shape == (2, 2, frames, TINY.latent_size, TINY.latent_size)
+    assert 0 <= result.video.min() and result.video.max() <= 1
+    # each portrait's frames are the LFG decoding of its own flows
+    single = model.render(image[1:], type(result.flows)(result.flows.grid[1:], result.flows.occlusion[1:]), 6)
+    torch.testing.assert_close(single[0], result.video[1:], rtol=1e-5, atol=1e-6)
+    again = model.sample_video(image, *batch, bbox, seed=11)
+    assert torch.equal(again.flows.grid, result.flows.grid)

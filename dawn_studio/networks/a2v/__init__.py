@@ -11,7 +11,7 @@ from .face_location import (
     load_face_location_weights,
     save_face_location_weights,
 )
-from .flow_diffusion import DEFAULT_SEED, FlowDecoder, FlowDiffusion, FlowSequence, GeneratedVideo
+from .flow_diffusion import DEFAULT_SEED, FlowDiffusion, FlowSequence, GeneratedVideo
 from .noise import NoiseSource
 from .schedule import SCHEDULE_BUFFERS, ddim_time_pairs, schedule_buffers
 from .unet import Unet3D
@@ -36,7 +36,6 @@ __all__ = [
     "DDIMStep",
     "DiffusionConfig",
     "FaceLocationEncoder",
-    "FlowDecoder",
     "FlowDiffusion",
     "FlowSequence",
     "GaussianDiffusion",

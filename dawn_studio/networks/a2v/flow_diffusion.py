@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 import torch
 from torch import nn
 
+from ..lfg import Generator, render_frames
 from .config import DAWN_128, A2VConfig
 from .ddim import DDIMStep
 from .diffusion import GaussianDiffusion
@@ -22,19 +22,6 @@ from .face_location import FaceLocationEncoder, bbox_mask, load_face_location_we
 from .noise import NoiseSource
 
 DEFAULT_SEED = 1234  # the seed of the reference's training and older test scripts (pipeline.md B2)
-
-
-class FlowDecoder(Protocol):
-    """What FlowDiffusion needs from the LFG generator (lfg.md §6.2, §6.3)."""
-
-    def compute_fea(self, source_image: torch.Tensor) -> torch.Tensor: ...
-
-    def forward_with_flow(
-        self,
-        source_image: torch.Tensor,
-        optical_flow: torch.Tensor,
-        occlusion_map: torch.Tensor,
-    ) -> dict[str, torch.Tensor]: ...
 
 
 @dataclass(frozen=True)
@@ -66,7 +53,7 @@ class FlowDiffusion(nn.Module):
     def __init__(
         self,
         config: A2VConfig = DAWN_128,
-        generator: nn.Module | None = None,
+        generator: Generator | None = None,
         face_loc_weights: str | os.PathLike[str] | bool = True,
     ) -> None:
         super().__init__()
@@ -173,32 +160,26 @@ class FlowDiffusion(nn.Module):
 
     @torch.no_grad()
     def render(
-        self,
-        source_image: torch.Tensor,
-        flows: FlowSequence,
-        frames_per_batch: int = 16,
+        self, source_image: torch.Tensor, flows: FlowSequence, frames_per_chunk: int | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Decode every frame with the LFG: (video, warped), each (b, 3, T, S, S)."""
+        """Decode every frame with the LFG: (video, warped), each (b, 3, T, S, S).
+
+        Each portrait is encoded once and its frames decoded in chunks (``frames_per_chunk``,
+        None = as many as memory allows), not one at a time as in the reference.
+        """
         generator = self._generator()
-        source_image = source_image.to(self.device)
-        b, _, frames, h, w = flows.grid.shape
-        grid = flows.grid.permute(0, 2, 3, 4, 1).reshape(b * frames, h, w, -1)
-        occlusion = flows.occlusion.permute(0, 2, 1, 3, 4).reshape(b * frames, 1, h, w)
-        sources = (
-            source_image[:, None].expand(-1, frames, -1, -1, -1).reshape(b * frames, *source_image.shape[1:])
-        )
         video, warped = [], []
-        for start in range(0, b * frames, max(1, frames_per_batch)):
-            part = slice(start, start + frames_per_batch)
-            out = generator.forward_with_flow(sources[part], grid[part], occlusion[part])
-            video.append(out["prediction"])
-            warped.append(out["deformed"])
-
-        def as_video(chunks: list[torch.Tensor]) -> torch.Tensor:
-            stacked = torch.cat(chunks)
-            return stacked.reshape(b, frames, *stacked.shape[1:]).permute(0, 2, 1, 3, 4)
-
-        return as_video(video), as_video(warped)
+        for i in range(source_image.shape[0]):
+            frames = render_frames(
+                generator,
+                source_image[i : i + 1],
+                flows.grid[i : i + 1],
+                flows.occlusion[i : i + 1],
+                chunk_size=frames_per_chunk,
+            )
+            video.append(frames.frames.transpose(0, 1))
+            warped.append(frames.warped.transpose(0, 1))
+        return torch.stack(video), torch.stack(warped)
 
     @torch.no_grad()
     def sample_video(
@@ -215,7 +196,7 @@ class FlowDiffusion(nn.Module):
         noise: NoiseSource | None = None,
         seed: int = DEFAULT_SEED,
         on_step: Callable[[DDIMStep], None] | None = None,
-        frames_per_batch: int = 16,
+        frames_per_chunk: int | None = None,
     ) -> GeneratedVideo:
         """The whole A2V stage (reference ``sample_one_video``); T is the number of audio frames.
 
@@ -234,13 +215,13 @@ class FlowDiffusion(nn.Module):
             cond_scale=cond_scale,
             on_step=on_step,
         )
-        video, warped = self.render(source_image, flows, frames_per_batch)
+        video, warped = self.render(source_image, flows, frames_per_chunk)
         return GeneratedVideo(flows=flows, video=video, warped=warped)
 
-    def _generator(self) -> FlowDecoder:
+    def _generator(self) -> Generator:
         if self.generator is None:
             raise RuntimeError("FlowDiffusion has no LFG generator; pass one to the constructor")
-        return self.generator  # type: ignore[return-value]
+        return self.generator
 
     def _check_image(self, image: torch.Tensor) -> None:
         if image.ndim != 4 or image.shape[1] != 3 or image.shape[2] != image.shape[3]:

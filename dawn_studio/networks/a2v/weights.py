@@ -10,9 +10,9 @@ import os
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from ..checkpoint import checkpoint_section, load_strict, read_checkpoint
+from ..lfg import Generator
 from .config import DAWN_128, A2VConfig
 from .diffusion import GaussianDiffusion
 from .flow_diffusion import FlowDiffusion
@@ -36,7 +36,7 @@ def build_diffusion(path: str | os.PathLike[str], config: A2VConfig = DAWN_128) 
 def build_flow_diffusion(
     path: str | os.PathLike[str],
     config: A2VConfig = DAWN_128,
-    generator: nn.Module | None = None,
+    generator: Generator | None = None,
     face_loc_weights: str | os.PathLike[str] | bool = True,
 ) -> FlowDiffusion:
     """A :class:`FlowDiffusion` with ``checkpoint["diffusion"]`` of ``path`` and the face-location
