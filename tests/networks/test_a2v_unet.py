@@ -102,3 +102,11 @@ def test_bad_input_shapes_are_explained(change, message):
         x, image = x[..., :7, :7], image[..., :7, :7]
     with pytest.raises(ValueError, match=message):
         unet(x, image, time, cond)
+
+
+def test_one_model_serves_any_frame_count_in_turn():
+    unet = _unet()
+    with torch.no_grad():
+        for frames in (9, 2, 30, 9):
+            x, image, time, cond = _inputs(unet, frames, size=4)
+            assert unet(x, image, time, cond).shape == x.shape

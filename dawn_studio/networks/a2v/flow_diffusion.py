@@ -135,6 +135,8 @@ class FlowDiffusion(nn.Module):
         self._check_image(source_image)
         features = self._generator().compute_fea(source_image.to(self.device))
         location = self.face_location(bbox, source_image.shape[-1])
+        if location.shape[0] != features.shape[0]:
+            raise ValueError(f"{features.shape[0]} portraits but {location.shape[0]} face boxes")
         if features.shape[-2:] != location.shape[-2:]:
             raise ValueError(
                 f"LFG features are {tuple(features.shape[-2:])}, "
