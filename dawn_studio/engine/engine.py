@@ -1,0 +1,322 @@
+"""The generation engine: portrait + speech + controls → frames, through every stage, with
+progress events, cancellation at every step boundary, per-input caching and lazy model loading.
+
+Used by the GUI (from a worker thread) and by ``dawn-studio render``. Nothing here imports Qt.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..device import ComputeDevice, resolve_device
+from ..networks.a2v import DDIMStep, FlowSequence, NoiseSource
+from ..progress import Cancelled, CancelToken, StepCallback, check_cancel
+from ..stages.audio import AudioWarning, DecodeOptions, SpeechInput, decode_audio, load_speech
+from ..stages.audio import extract_speech_features as hubert_features
+from ..stages.export import FPS, ExportSettings, check_destination, export_video
+from ..stages.motion import MotionSequences, PortraitState, apply_controls, generate_raw_motion
+from ..stages.portrait import (
+    FaceResult,
+    Portrait,
+    PortraitAnalysis,
+    analyse_portrait,
+    load_portrait,
+    paste_back,
+    portrait_tensor,
+)
+from .cache import ResultCache, file_digest
+from .events import ProgressEvent, ProgressTracker
+from .job import Job
+from .memory import check_fits
+from .models import ModelCache
+from .render import render_frames
+
+log = logging.getLogger(__name__)
+
+EventSink = Callable[[ProgressEvent], None]
+PIPELINE = ["load", "portrait", "speech", "motion", "diffusion", "render", "compose"]
+
+
+class EngineError(RuntimeError):
+    """The job cannot run as set up; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class SpeechClip:
+    """The (trimmed) speech: 16-kHz samples for the models and the full-quality track for the video."""
+
+    features: np.ndarray  # (F, D) float32 at 25 fps
+    samples_16k: np.ndarray
+    track: np.ndarray  # mono float32 at track_rate, same span
+    track_rate: int
+    warnings: tuple[AudioWarning, ...]
+
+    @property
+    def frames(self) -> int:
+        return int(self.features.shape[0])
+
+
+@dataclass
+class GenerationResult:
+    """Everything the preview and the export need, kept in memory (frames are the face crops)."""
+
+    job: Job
+    frames: np.ndarray  # (T, S, S, 3) uint8 RGB
+    portrait: Portrait
+    face: FaceResult
+    motion: MotionSequences
+    track: np.ndarray
+    track_rate: int
+    preview_dir: Path | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.frames.shape[0])
+
+    @property
+    def duration_s(self) -> float:
+        return self.num_frames / FPS
+
+    def full_frames(self) -> Iterator[np.ndarray]:
+        """Frames with the face pasted back into the original photo (computed lazily, chunk by chunk)."""
+        return paste_back(self.frames, self.portrait.rgb, self.face.crop)
+
+    def preview_path(self, view: str) -> Path | None:
+        path = None if self.preview_dir is None else self.preview_dir / f"{view}.mp4"
+        return path if path is not None and path.exists() else None
+
+    def discard_previews(self) -> None:
+        if self.preview_dir is not None:
+            shutil.rmtree(self.preview_dir, ignore_errors=True)
+            self.preview_dir = None
+
+
+class Engine:
+    """Runs jobs. Keep one per application: it owns the model and result caches."""
+
+    def __init__(self, models_root: Path, *, cache_entries: int = 24) -> None:
+        self.models = ModelCache(models_root)
+        self.cache = ResultCache(cache_entries)
+
+    # ---- single stages (also used by the UI directly, e.g. the portrait panel) -------------
+    def analyse(self, portrait_path: str | Path, resolution: int, framing: str,
+                device: ComputeDevice | None = None) -> tuple[Portrait, PortraitAnalysis, bool]:
+        """Decoded photo and its face analysis (cached by file content); the bool says 'from cache'."""
+        device = device or resolve_device("auto")
+        key = (file_digest(portrait_path), resolution, framing, device.torch_device)
+
+        def compute() -> tuple[Portrait, PortraitAnalysis]:
+            portrait = load_portrait(portrait_path)
+            models = self.models.portrait(torch.device(device.torch_device))
+            return portrait, analyse_portrait(portrait, models, output_size=resolution, framing=framing)
+
+        (portrait, analysis), cached = self.cache.get_or_compute("portrait", key, compute)
+        return portrait, analysis, cached
+
+    def speech(self, job: Job, device: ComputeDevice, progress: StepCallback | None = None,
+               cancel: CancelToken | None = None) -> tuple[SpeechClip, bool]:
+        """HuBERT features of the trimmed speech (cached by content and trim)."""
+        key = (file_digest(job.audio), job.trim_start, job.trim_end, device.torch_device)
+
+        def compute() -> SpeechClip:
+            speech = load_speech(job.audio, cancel=cancel)
+            samples = _trimmed(speech.audio.samples, speech.audio.sample_rate, job.trim_start, job.trim_end)
+            if samples.shape[0] < speech.audio.sample_rate // FPS:
+                raise EngineError("The selected part of the speech is shorter than one video frame (40 ms)")
+            encoder = self.models.speech(torch.device(device.torch_device), torch.float32)
+            features = hubert_features(encoder, samples, sample_rate=speech.audio.sample_rate,
+                                       progress=progress, cancel=cancel)
+            track, rate = _speech_track(job, speech)
+            return SpeechClip(features.features, samples, track, rate, speech.warnings)
+
+        return self.cache.get_or_compute("speech", key, compute)
+
+    def raw_motion(self, job: Job, clip: SpeechClip, face: FaceResult, device: ComputeDevice,
+                   speech_key: tuple) -> tuple[MotionSequences, bool]:
+        """PBNet's sequences before the strength controls (cached by inputs, seed and variety)."""
+        state = PortraitState.from_preprocessing(face.init_pose(), face.init_eye_bbox())
+        key = (speech_key, tuple(np.round(state.pose, 6)), tuple(np.round(state.blink, 6)),
+               job.motion.seed, job.motion.variety, device.torch_device)
+
+        def compute() -> MotionSequences:
+            pose_model, blink_model = self.models.motion(torch.device(device.torch_device))
+            return generate_raw_motion(pose_model, blink_model, clip.features, state,
+                                       seed=job.motion.seed, variety=job.motion.variety)
+
+        return self.cache.get_or_compute("motion", key, compute)
+
+    def preview_motion(self, job: Job, cancel: CancelToken | None = None) -> MotionSequences:
+        """Only portrait, speech and PBNet: the motion curves the sliders produce, quickly."""
+        device = resolve_device(job.device)
+        _, analysis, _ = self.analyse(job.portrait, job.resolution, job.framing, device)
+        face = analysis.face(job.face_index)
+        clip, _ = self.speech(job, device, cancel=cancel)
+        check_cancel(cancel)
+        raw, _ = self.raw_motion(job, clip, face, device, self._speech_key(job, device))
+        state = PortraitState.from_preprocessing(face.init_pose(), face.init_eye_bbox())
+        return apply_controls(raw, state, job.motion)
+
+    # ---- the whole job -------------------------------------------------------------------
+    def run(self, job: Job, on_event: EventSink | None = None, cancel: CancelToken | None = None,
+            *, previews: bool = True, motion_override: MotionSequences | None = None) -> GenerationResult:
+        """Generate the clip of ``job``. Raises ``Cancelled`` (nothing kept) or a clear error.
+
+        ``motion_override`` replaces the generated pose/blink (curves edited or imported by the creator).
+        """
+        if job.output.path is not None:
+            check_destination(job.output.path, job.output.overwrite)
+        device = resolve_device(job.device)
+        torch_device = torch.device(device.torch_device)
+        tracker = ProgressTracker(PIPELINE if previews else PIPELINE[:-1], on_event)
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+
+        def lap(name: str, since: float) -> float:
+            now = time.perf_counter()
+            timings[name] = timings.get(name, 0.0) + now - since
+            return now
+
+        t = time.perf_counter()
+        model = self.models.video(job.resolution, torch_device)
+        tracker.update("load", 1, 1)
+        t = lap("load", t)
+        check_cancel(cancel)
+
+        portrait, analysis, cached = self.analyse(job.portrait, job.resolution, job.framing, device)
+        face = analysis.face(job.face_index)
+        tracker.update("portrait", 1, 1, cached=cached)
+        t = lap("portrait", t)
+        check_cancel(cancel)
+
+        clip, cached = self.speech(job, device, tracker.step_callback("speech"), cancel)
+        tracker.update("speech", 1, 1, cached=cached)
+        t = lap("speech", t)
+        check_fits(clip.frames, job.resolution, device)
+        check_cancel(cancel)
+
+        state = PortraitState.from_preprocessing(face.init_pose(), face.init_eye_bbox())
+        if motion_override is not None:
+            if motion_override.frames != clip.frames:
+                raise EngineError(f"The edited motion has {motion_override.frames} frames but the speech has "
+                                  f"{clip.frames}; reset the curves or re-import them")
+            motion = motion_override
+            cached = True
+        else:
+            raw, cached = self.raw_motion(job, clip, face, device, self._speech_key(job, device))
+            motion = apply_controls(raw, state, job.motion)
+        tracker.update("motion", 1, 1, cached=cached)
+        t = lap("motion", t)
+        check_cancel(cancel)
+
+        image = torch.from_numpy(portrait_tensor(portrait.rgb, face.crop)).to(torch_device)
+        flows = self._diffuse(model, job, image, clip, motion, face, tracker, cancel)
+        t = lap("diffusion", t)
+
+        frames = render_frames(model.generator, image, flows, progress=tracker.step_callback("render"),
+                               cancel=cancel)
+        t = lap("render", t)
+        result = GenerationResult(job, frames, portrait, face, motion, clip.track, clip.track_rate,
+                                  timings=timings, warnings=tuple(w.message for w in clip.warnings))
+        if previews:
+            result.preview_dir = self._write_previews(result, tracker, cancel)
+            lap("compose", t)
+        timings["total"] = time.perf_counter() - started
+        log.info("generated %d frames at %d px in %.1f s (%s)", result.num_frames, job.resolution,
+                 timings["total"], ", ".join(f"{k} {v:.2f}s" for k, v in timings.items()))
+        return result
+
+    def _speech_key(self, job: Job, device: ComputeDevice) -> tuple:
+        return (file_digest(job.audio), job.trim_start, job.trim_end, device.torch_device)
+
+    def _diffuse(self, model, job: Job, image: torch.Tensor, clip: SpeechClip, motion: MotionSequences,
+                 face: FaceResult, tracker: ProgressTracker, cancel: CancelToken | None) -> FlowSequence:
+        device = image.device
+        audio = torch.from_numpy(clip.features)[None].to(device)
+        pose = torch.from_numpy(motion.pose.T.copy())[None].to(device)
+        eye = torch.from_numpy(motion.blink.T.copy())[None].to(device)
+        bbox = torch.from_numpy(np.asarray(face.init_eye_bbox(), np.float32)[0, 2:8])[None, :, None]
+        init_pose = torch.from_numpy(np.asarray(face.init_pose(), np.float32))
+        init_eye = torch.from_numpy(np.asarray(face.init_eye_bbox(), np.float32)[:, :2])
+        steps = job.steps
+
+        def on_step(step: DDIMStep) -> None:
+            tracker.update("diffusion", step.index + 1, step.total)
+            check_cancel(cancel)
+
+        with torch.inference_mode():
+            cond = model.condition(audio, pose, eye, init_pose.to(device), init_eye.to(device))
+            image_cond = model.image_condition(image, bbox.to(device))
+            tracker.update("diffusion", 0, steps)
+            pred = model.diffusion.sample(image_cond, cond, noise=NoiseSource.seeded(job.motion.seed),
+                                          cond_scale=job.guidance_scale, sampling_timesteps=steps,
+                                          on_step=on_step)
+        grid_dim = model.config.unet.out_grid_dim
+        return FlowSequence(grid=pred[:, :grid_dim], occlusion=(pred[:, grid_dim:] + 1) * 0.5)
+
+    def _write_previews(self, result: GenerationResult, tracker: ProgressTracker,
+                        cancel: CancelToken | None) -> Path:
+        """Crop and full-photo preview clips (with sound) for the player, in a private temp folder."""
+        folder = Path(tempfile.mkdtemp(prefix="dawn-preview-"))
+        try:
+            total = 2 * result.num_frames
+
+            def progress(offset: int) -> StepCallback:
+                return lambda done, _total: tracker.update("compose", offset + done, total)
+
+            settings = ExportSettings(quality=20, preset="veryfast")
+            export_video(result.frames, result.num_frames, folder / "crop.mp4", audio=result.track,
+                         sample_rate=result.track_rate, settings=settings, progress=progress(0), cancel=cancel)
+            export_video(result.full_frames(), result.num_frames, folder / "full.mp4", audio=result.track,
+                         sample_rate=result.track_rate, settings=settings,
+                         progress=progress(result.num_frames), cancel=cancel)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        return folder
+
+    # ---- output --------------------------------------------------------------------------
+    def export(self, result: GenerationResult, path: str | Path, settings: ExportSettings, *,
+               full_frame: bool = True, progress: StepCallback | None = None,
+               cancel: CancelToken | None = None) -> Path:
+        """Write the clip (pasted back or crop) with its speech to ``path``."""
+        frames = result.full_frames() if full_frame else iter(result.frames)
+        return export_video(frames, result.num_frames, path, audio=result.track, sample_rate=result.track_rate,
+                            settings=settings, progress=progress, cancel=cancel)
+
+    def release_memory(self) -> None:
+        """Drop loaded models (they reload on the next job) and cached results."""
+        self.models.release()
+        self.cache.clear()
+
+
+def _trimmed(samples: np.ndarray, rate: int, start_s: float, end_s: float | None) -> np.ndarray:
+    start = int(round(start_s * rate))
+    end = samples.shape[0] if end_s is None else min(samples.shape[0], int(round(end_s * rate)))
+    if start >= samples.shape[0]:
+        raise EngineError(f"The trim starts at {start_s:.2f} s, after the end of the speech "
+                          f"({samples.shape[0] / rate:.2f} s)")
+    return np.ascontiguousarray(samples[start:end])
+
+
+def _speech_track(job: Job, speech: SpeechInput) -> tuple[np.ndarray, int]:
+    """The speech at its own sample rate (up to 48 kHz) for the video's sound, trimmed like the model input."""
+    rate = int(min(48_000, max(16_000, speech.audio.info.sample_rate)))
+    if rate == speech.audio.sample_rate:
+        full = speech.audio.samples
+    else:
+        full = decode_audio(job.audio, DecodeOptions(sample_rate=rate)).samples
+    return _trimmed(full, rate, job.trim_start, job.trim_end), rate
+
+
+__all__ = ["Cancelled", "Engine", "EngineError", "GenerationResult", "SpeechClip"]

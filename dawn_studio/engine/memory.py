@@ -1,0 +1,73 @@
+"""Will a clip fit? Memory the diffusion pass needs for T frames, versus what the device has free.
+
+The diffusion model couples all frames (GroupNorm statistics, the threshold quantile, the ±40
+frame attention window), so a clip is generated in one pass or not at all: splitting it would
+compute a different function. This check turns an out-of-memory crash deep in the sampler into
+a clear message before any heavy work, with the longest clip that would fit.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from ..device import ComputeDevice
+
+FPS = 25
+#: Peak working memory per frame of one float32 diffusion step (measured with ``dawn-studio bench``,
+#: banded temporal attention), plus what rendering and the models need regardless of length.
+BYTES_PER_FRAME = {128: 12 * 2**20, 256: 48 * 2**20}
+FIXED_BYTES = {128: 1 * 2**30, 256: 2 * 2**30}
+#: Leave this share of the free memory to the rest of the system.
+HEADROOM = 0.85
+
+
+class ClipTooLongError(RuntimeError):
+    """The clip does not fit in the device's memory in one pass."""
+
+
+def required_bytes(frames: int, resolution: int) -> int:
+    per_frame = BYTES_PER_FRAME.get(resolution, BYTES_PER_FRAME[256] * (resolution / 256) ** 2)
+    return int(FIXED_BYTES.get(resolution, FIXED_BYTES[256]) + frames * per_frame)
+
+
+def available_bytes(device: ComputeDevice) -> int | None:
+    """Free memory on the device now, or None when it cannot be known."""
+    if device.kind == "cuda":
+        free, _total = torch.cuda.mem_get_info(torch.device(device.torch_device))
+        return int(free)
+    if device.kind == "mps":
+        recommended = getattr(torch.mps, "recommended_max_memory", None)
+        return int(recommended() - torch.mps.current_allocated_memory()) if recommended else None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    if hasattr(os, "sysconf") and "SC_AVPHYS_PAGES" in os.sysconf_names:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    return None
+
+
+def max_frames(resolution: int, free: int) -> int:
+    per_frame = BYTES_PER_FRAME.get(resolution, BYTES_PER_FRAME[256])
+    return max(0, int((free * HEADROOM - FIXED_BYTES.get(resolution, FIXED_BYTES[256])) // per_frame))
+
+
+def check_fits(frames: int, resolution: int, device: ComputeDevice, free: int | None = None) -> None:
+    """Raise ClipTooLongError, saying how long a clip would fit, if ``frames`` cannot be generated."""
+    free = available_bytes(device) if free is None else free
+    if free is None:
+        return
+    need = required_bytes(frames, resolution)
+    if need <= free * HEADROOM:
+        return
+    fits = max_frames(resolution, free)
+    raise ClipTooLongError(
+        f"This clip is {frames / FPS:.1f} s ({frames} frames) at {resolution}×{resolution}; generating it in one "
+        f"pass needs about {need / 2**30:.1f} GB but {device.label} has {free / 2**30:.1f} GB free. "
+        f"Trim the speech to at most {fits / FPS:.1f} s, choose 128×128, or use a device with more memory."
+    )

@@ -1,0 +1,137 @@
+"""Loading the networks a job needs from the model store, once, and keeping them while they fit.
+
+Each group (portrait analysis, speech encoder, PBNet pair, video model per resolution) is
+keyed by what it depends on (device, dtype, resolution), so switching the resolution
+reloads only the video model and switching the device reloads what moved.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..networks import a2v, lfg
+from ..networks.pbnet import PBNet, load_pbnet_pair
+from ..stages.audio import HubertEncoder, load_hubert
+from ..stages.portrait import PortraitModels, load_portrait_models
+
+log = logging.getLogger(__name__)
+
+#: Store layout (see models/catalog.json): where each group's files live under the store root.
+PORTRAIT_FOLDER = "3ddfa"
+HUBERT_FOLDER = "hubert-large-ls960-ft"
+DIFFUSION_FILES = {128: "DAWN_128.pth", 256: "DAWN_256.pth"}
+LFG_FILES = {128: "LFG_128_1000ep.pth", 256: "LFG_256_400ep.pth"}
+#: Optional file in the store root that selects reduced-width architectures (the tiny test set).
+ARCHITECTURE_FILE = "architecture.json"
+
+
+class ModelLoadError(RuntimeError):
+    """A model could not be loaded; the message names the file and what to do."""
+
+
+@dataclass(frozen=True)
+class VideoArchitecture:
+    """Which network configurations the video model files of one resolution were built with."""
+
+    a2v: a2v.A2VConfig
+    lfg: lfg.LFGConfig
+
+
+def published_architecture(resolution: int) -> VideoArchitecture:
+    if resolution == 128:
+        return VideoArchitecture(a2v.DAWN_128, lfg.LFG_128)
+    if resolution == 256:
+        return VideoArchitecture(a2v.DAWN_256, lfg.LFG_256)
+    raise ModelLoadError(f"There is no DAWN model for {resolution}×{resolution}; choose 128 or 256")
+
+
+def tiny_architecture(resolution: int) -> VideoArchitecture:
+    """The reduced-width networks of the tiny test model set, at the real image size."""
+    from dataclasses import replace
+
+    return VideoArchitecture(
+        replace(a2v.TINY, image_size=resolution),
+        replace(lfg.TINY, image_size=resolution),
+    )
+
+
+def store_architecture(root: Path, resolution: int) -> VideoArchitecture:
+    """Published configurations, unless the store declares the tiny set (``architecture.json``)."""
+    marker = root / ARCHITECTURE_FILE
+    if marker.is_file():
+        try:
+            preset = json.loads(marker.read_text(encoding="utf-8")).get("preset")
+        except (OSError, ValueError) as exc:
+            raise ModelLoadError(f"{marker} is not readable JSON: {exc}") from exc
+        if preset == "tiny":
+            return tiny_architecture(resolution)
+        raise ModelLoadError(f"{marker} names an unknown architecture preset {preset!r}")
+    return published_architecture(resolution)
+
+
+class ModelCache:
+    """Lazily loaded, reused models. Thread-safe; ``release()`` frees them (and GPU memory)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._items: dict[tuple[Any, ...], Any] = {}
+        self._lock = threading.RLock()
+        self.loads: dict[str, int] = {}
+
+    def _get(self, key: tuple[Any, ...], load: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key not in self._items:
+                group = key[0]
+                # Only one video model is kept: switching resolution replaces it.
+                for other in [k for k in self._items if k[0] == group and k != key]:
+                    del self._items[other]
+                log.info("loading %s models (%s)", group, ", ".join(map(str, key[1:])))
+                self._items[key] = load()
+                self.loads[group] = self.loads.get(group, 0) + 1
+            return self._items[key]
+
+    def portrait(self, device: torch.device) -> PortraitModels:
+        def load() -> PortraitModels:
+            return load_portrait_models(self.root / PORTRAIT_FOLDER, device=device)
+        return self._get(("portrait", str(device)), load)
+
+    def speech(self, device: torch.device, dtype: torch.dtype) -> HubertEncoder:
+        def load() -> HubertEncoder:
+            return load_hubert(self.root / HUBERT_FOLDER, device=device, dtype=dtype)
+        return self._get(("speech", str(device), str(dtype)), load)
+
+    def motion(self, device: torch.device) -> tuple[PBNet, PBNet]:
+        def load() -> tuple[PBNet, PBNet]:
+            pose, blink = load_pbnet_pair(self.root)
+            return pose.to(device), blink.to(device)
+        return self._get(("motion", str(device)), load)
+
+    def video(self, resolution: int, device: torch.device) -> a2v.FlowDiffusion:
+        def load() -> a2v.FlowDiffusion:
+            architecture = store_architecture(self.root, resolution)
+            generator = lfg.load_generator(self.root / LFG_FILES[resolution], architecture.lfg)
+            model = a2v.build_flow_diffusion(
+                self.root / DIFFUSION_FILES[resolution], architecture.a2v, generator=generator,
+            )
+            return model.to(device).eval()
+        return self._get(("video", resolution, str(device)), load)
+
+    def release(self) -> None:
+        """Forget every model and give cached GPU memory back to the driver."""
+        with self._lock:
+            self._items.clear()
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        mps = getattr(torch, "mps", None)
+        if mps is not None and torch.backends.mps.is_available():
+            mps.empty_cache()
