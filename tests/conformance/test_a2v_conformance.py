@@ -125,11 +125,12 @@ def test_unet_denoiser(path):
     x_noisy, fea, cond = inputs["x_noisy"], inputs["fea"], inputs["cond"]
     frames = int(inputs.get("num_frames", x_noisy.shape[2]))
     assert x_noisy.shape[2] == frames and cond.shape[1] == frames
+    time = torch.as_tensor(inputs["time"]).long().reshape(-1).expand(x_noisy.shape[0])
     with torch.no_grad():
         out = diffusion.denoise_fn.forward_with_cond_scale(
             x_noisy,
             fea,
-            inputs["time"].long(),
+            time,
             cond,
             float(inputs.get("cond_scale", 1.0)),
         )
