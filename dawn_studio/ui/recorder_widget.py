@@ -2,13 +2,14 @@
 
 The sound card's thread only feeds the ``Recorder``; this widget reads its meter and length on a
 20-Hz timer, so the UI never waits on the device. Looking for devices (PortAudio can take a
-moment) runs off the UI thread. Each take goes to a new timestamped WAV in the Recordings folder
+moment) runs on a background thread. Each take goes to a new timestamped WAV in the Recordings folder
 and is never overwritten.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,11 +29,11 @@ from PySide6.QtWidgets import (
 
 from ..paths import user_data_dir
 from ..stages.audio import AudioError, Recorder, RecorderState, RecordingAvailability, recording_availability
-from .worker import TaskRunner
 
 log = logging.getLogger(__name__)
 
 METER_INTERVAL_MS = 50  # 20 Hz
+SEARCH_POLL_MS = 40
 METER_FLOOR_DBFS = -60.0
 CLIP_HOLD_S = 1.5
 RecorderFactory = Callable[[Path, int | None], Recorder]
@@ -71,6 +72,24 @@ def meter_value(dbfs_level: float) -> int:
 
 def _default_recorder(path: Path, device: int | None) -> Recorder:
     return Recorder(path, device=device)
+
+
+class _DeviceSearch:
+    """Asks the audio system for inputs on a plain daemon thread that touches no Qt object, so it may
+    outlive a widget closed meanwhile; the widget polls ``result`` from a timer."""
+
+    def __init__(self, check: Callable[[], RecordingAvailability]) -> None:
+        self.result: RecordingAvailability | None = None
+        self._check = check
+        self._thread = threading.Thread(target=self._run, name="microphone-search", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.result = self._check()
+        except Exception as exc:  # the check should never raise; if it does, say so instead of hanging
+            log.exception("looking for microphones failed")
+            self.result = RecordingAvailability(False, f"recording unavailable: {exc}")
 
 
 class RecorderWidget(QWidget):
@@ -146,10 +165,10 @@ class RecorderWidget(QWidget):
         self.meter_timer = QTimer(self)
         self.meter_timer.setInterval(METER_INTERVAL_MS)
         self.meter_timer.timeout.connect(self._tick)
-        self.device_runner = TaskRunner(self)
-        self.device_runner.succeeded.connect(self._devices_found)
-        self.device_runner.failed.connect(lambda message, _details: self._devices_found(
-            RecordingAvailability(False, f"recording unavailable: {message}")))
+        self._search: _DeviceSearch | None = None
+        self._search_timer = QTimer(self)
+        self._search_timer.setInterval(SEARCH_POLL_MS)
+        self._search_timer.timeout.connect(self._poll_search)
         self._update_controls()
         self.refresh_devices()
 
@@ -162,16 +181,26 @@ class RecorderWidget(QWidget):
     def available(self) -> bool:
         return self.availability is not None and self.availability.available
 
+    @property
+    def searching(self) -> bool:
+        return self._search is not None
+
     def refresh_devices(self) -> None:
         """Ask the audio system for inputs in the background."""
-        if self.device_runner.busy or self.is_recording:
+        if self.searching or self.is_recording:
             return
         self.status_label.setText("Looking for microphones…")
-        check = self.availability_check
-        self.device_runner.start(lambda _report, _cancel: check())
+        self._search = _DeviceSearch(self.availability_check)
+        self._search_timer.start()
         self._update_controls()
 
+    def _poll_search(self) -> None:
+        if self._search is not None and self._search.result is not None:
+            self._devices_found(self._search.result)
+
     def _devices_found(self, availability: RecordingAvailability) -> None:
+        self._search = None
+        self._search_timer.stop()
         self.availability = availability
         previous = self.device_combo.currentData()
         self.device_combo.clear()
@@ -287,9 +316,9 @@ class RecorderWidget(QWidget):
 
     def _update_controls(self) -> None:
         recording = self.is_recording
-        ready = self.available and not self.device_runner.busy
+        ready = self.available and not self.searching
         self.device_combo.setEnabled(ready and not recording and self.device_combo.count() > 0)
-        self.refresh_button.setEnabled(not recording and not self.device_runner.busy)
+        self.refresh_button.setEnabled(not recording and not self.searching)
         self.record_button.setEnabled(ready and not recording)
         self.pause_button.setEnabled(recording)
         self.stop_button.setEnabled(recording)
@@ -298,7 +327,6 @@ class RecorderWidget(QWidget):
         self.record_button.setToolTip(reason or "Record a new take from the chosen microphone")
 
     def shutdown(self) -> None:
-        """Finish a running take (the window is closing) and wait for the device search."""
+        """Finish a running take (the window is closing)."""
         if self.recorder is not None:
             self.stop_recording()
-        self.device_runner.wait(5000)
