@@ -14,6 +14,7 @@ from .errors import ExceptionDialogHook
 from .main_window import MainWindow
 from .resources import app_icon
 from .settings import AppSettings
+from .studio import Studio
 from .theme import apply_theme
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,9 @@ def run_gui(argv: Sequence[str] | None = None) -> int:
     hook = ExceptionDialogHook(app)
     hook.install()
     window = create_main_window(app)
+    studio = Studio(window)
+    studio.restore_autosave()
+    app.aboutToQuit.connect(studio.shutdown)
     window.show()
     log.info("%s %s started", APP_NAME, __version__)
     try:

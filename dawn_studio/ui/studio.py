@@ -1,0 +1,569 @@
+"""The studio: panels, engine and window wired together — from a dropped portrait to an exported clip.
+
+The window stays responsive throughout: face analysis, audio decoding, generation and export all
+run on worker threads (``TaskRunner``) and report back through signals. The current setup is
+autosaved as a project file, so a crash loses nothing; it is restored at the next start.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QLabel, QProgressBar, QProgressDialog, QPushButton, QToolBar
+
+from ..engine.engine import Engine, GenerationResult
+from ..engine.events import ProgressEvent
+from ..engine.job import Job, JobError
+from ..engine.models import ARCHITECTURE_FILE, DIFFUSION_FILES, LFG_FILES
+from ..media_types import dialog_filter
+from ..modelstore import ModelStore
+from ..paths import user_data_dir
+from ..progress import CancelToken
+from ..stages.motion import MotionError, MotionSequences, PortraitState, with_curve
+from ..stages.portrait import Portrait, PortraitAnalysis, PortraitError
+from .audio_panel import AudioPanel
+from .controls_panel import ControlsPanel
+from .errors import error_box
+from .export_dialog import ExportDialog
+from .main_window import MainWindow
+from .model_manager import ModelManagerDialog, first_run_dialog
+from .motion_view import MotionView
+from .portrait_panel import PortraitPanel
+from .preview import PreviewPlayer
+from .worker import TaskRunner
+
+log = logging.getLogger(__name__)
+
+AUTOSAVE_NAME = "autosave.dawn"
+AUTOSAVE_DELAY_MS = 1000
+
+
+def video_availability(store: ModelStore) -> dict[int, tuple[bool, str]]:
+    """Which resolutions can generate now, and for those that cannot, what is missing (in words)."""
+    root = store.root
+    result: dict[int, tuple[bool, str]] = {}
+    tiny = (root / ARCHITECTURE_FILE).is_file()
+    status = None if tiny else store.status()
+    for resolution in (128, 256):
+        if tiny:
+            present = (root / DIFFUSION_FILES[resolution]).is_file() and (root / LFG_FILES[resolution]).is_file()
+            result[resolution] = (present, "" if present else f"The {resolution} model files are missing")
+            continue
+        feature = status.feature(f"dawn{resolution}")
+        result[resolution] = (feature.ready, "" if feature.ready else
+                              f"{feature.summary} — open Models ▸ Manage Models… to get them")
+    return result
+
+
+class Studio(QObject):
+    """Owns the panels, the engine and the current result; the window is its view."""
+
+    generationFinished = Signal(object)  # GenerationResult
+    statusChanged = Signal(str)
+
+    def __init__(self, window: MainWindow, store: ModelStore | None = None, *,
+                 autosave_path: Path | None = None, show_first_run: bool = True) -> None:
+        super().__init__(window)
+        self.window = window
+        self._store_factory = (lambda: store) if store is not None else ModelStore.locate
+        self.store = self._store_factory()
+        self.engine = Engine(self.store.root)
+        self.autosave_path = autosave_path or user_data_dir() / AUTOSAVE_NAME
+        self.project_path: Path | None = None
+        self.result: GenerationResult | None = None
+        self.motion_override: MotionSequences | None = None
+        self.audio_path: str | None = None
+        self.trim: tuple[float, float | None] = (0.0, None)
+        self.generation_started = 0.0
+        self._restoring = False
+
+        self.portrait_panel = PortraitPanel(self._analyse)
+        self.audio_panel = AudioPanel()
+        self.controls = ControlsPanel(window.settings.store)
+        self.motion_view = MotionView()
+        self.preview = PreviewPlayer()
+        window.set_central(self.preview)
+        window.add_panel("portrait", "Portrait", self.portrait_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
+        window.add_panel("controls", "Controls", self.controls, Qt.DockWidgetArea.RightDockWidgetArea)
+        window.add_panel("audio", "Voice", self.audio_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        window.add_panel("motion", "Motion", self.motion_view, Qt.DockWidgetArea.BottomDockWidgetArea)
+        window.tabifyDockWidget(window.panels["audio"], window.panels["motion"])
+        window.panels["audio"].raise_()
+
+        self.runner = TaskRunner(self)
+        self.export_runner = TaskRunner(self)
+        self.export_progress: QProgressDialog | None = None
+        self._build_actions()
+        self._build_progress()
+        self._connect()
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setSingleShot(True)
+        self.autosave_timer.setInterval(AUTOSAVE_DELAY_MS)
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.refresh_models()
+        self.portrait_panel.set_recent(window.settings.recent("portrait"))
+        if show_first_run:
+            QTimer.singleShot(0, self._maybe_first_run)
+
+    # ---- construction -----------------------------------------------------------------------
+    def _build_actions(self) -> None:
+        w = self.window
+        self.generate_action = QAction("&Generate", w)
+        self.generate_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+G")])
+        self.generate_action.setToolTip("Generate the talking-head clip (Ctrl+Enter)")
+        self.generate_action.triggered.connect(self.generate)
+        self.cancel_action = QAction("&Cancel", w)
+        self.cancel_action.setShortcut(QKeySequence("Escape"))
+        self.cancel_action.setToolTip("Stop the generation (Esc); nothing half-made is kept")
+        self.cancel_action.setEnabled(False)
+        self.cancel_action.triggered.connect(self.cancel)
+        self.preview_motion_action = QAction("Preview &Motion", w)
+        self.preview_motion_action.setShortcut(QKeySequence("Ctrl+M"))
+        self.preview_motion_action.setToolTip("Compute only the head motion and blinks (fast) and plot them")
+        self.preview_motion_action.triggered.connect(self.preview_motion)
+        self.models_action = QAction("&Manage Models…", w)
+        self.models_action.setToolTip("Download, import and check the model files")
+        self.models_action.triggered.connect(self.open_model_manager)
+        self.new_project_action = QAction("&New Project", w)
+        self.new_project_action.setShortcut(QKeySequence.StandardKey.New)
+        self.new_project_action.triggered.connect(self.new_project)
+        self.open_project_action = QAction("Open &Project…", w)
+        self.open_project_action.setShortcut(QKeySequence("Ctrl+Shift+P"))
+        self.open_project_action.triggered.connect(self.choose_project)
+        self.save_project_action = QAction("&Save Project", w)
+        self.save_project_action.setShortcut(QKeySequence.StandardKey.Save)
+        self.save_project_action.triggered.connect(self.save_project)
+        self.save_project_as_action = QAction("Save Project &As…", w)
+        self.save_project_as_action.setShortcut(QKeySequence.StandardKey.SaveAs)
+        self.save_project_as_action.triggered.connect(lambda: self.save_project(ask=True))
+
+        first = w.file_menu.actions()[0]
+        for action in (self.new_project_action, self.open_project_action, self.save_project_action,
+                       self.save_project_as_action):
+            w.file_menu.insertAction(first, action)
+        w.file_menu.insertSeparator(first)
+        generate_menu = w.menuBar().addMenu("&Generate")
+        w.menuBar().insertMenu(w.help_menu.menuAction(), generate_menu)
+        for action in (self.generate_action, self.cancel_action, self.preview_motion_action):
+            generate_menu.addAction(action)
+        models_menu = w.menuBar().addMenu("&Models")
+        w.menuBar().insertMenu(w.help_menu.menuAction(), models_menu)
+        models_menu.addAction(self.models_action)
+        self.generate_menu, self.models_menu = generate_menu, models_menu
+
+        toolbar = QToolBar("Generate", w)
+        toolbar.setObjectName("generateToolbar")
+        toolbar.setMovable(False)
+        self.generate_button = QPushButton("Generate")
+        self.generate_button.setToolTip(self.generate_action.toolTip())
+        self.generate_button.setDefault(True)
+        self.generate_button.clicked.connect(self.generate)
+        toolbar.addWidget(self.generate_button)
+        toolbar.addAction(self.cancel_action)
+        toolbar.addAction(self.preview_motion_action)
+        toolbar.addSeparator()
+        toolbar.addAction(w.export_action)
+        w.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+        self.toolbar = toolbar
+
+    def _build_progress(self) -> None:
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setMaximumWidth(260)
+        self.progress_bar.setVisible(False)
+        self.stage_label = QLabel()
+        self.window.statusBar().addPermanentWidget(self.stage_label)
+        self.window.statusBar().addPermanentWidget(self.progress_bar)
+
+    def _connect(self) -> None:
+        w = self.window
+        w.portraitRequested.connect(self.open_portrait)
+        w.audioRequested.connect(self.open_audio)
+        w.projectRequested.connect(self.open_project)
+        w.exportRequested.connect(self.export)
+        self.portrait_panel.portraitReady.connect(self._portrait_ready)
+        self.portrait_panel.portraitFailed.connect(self._portrait_failed)
+        self.portrait_panel.portraitOpened.connect(self._portrait_opened)
+        self.portrait_panel.faceChosen.connect(lambda _i: self._inputs_changed())
+        self.audio_panel.audioReady.connect(self._audio_ready)
+        self.audio_panel.audioFailed.connect(self._audio_failed)
+        self.audio_panel.audioChosen.connect(self.open_audio)
+        self.audio_panel.trimChanged.connect(self._trim_changed)
+        self.controls.changed.connect(self._controls_changed)
+        self.motion_view.curveEdited.connect(self._curve_edited)
+        self.motion_view.previewRequested.connect(self.preview_motion)
+        self.runner.progressed.connect(self._progress)
+        self.runner.succeeded.connect(self._task_succeeded)
+        self.runner.failed.connect(self._task_failed)
+        self.runner.cancelled.connect(self._task_cancelled)
+        self.runner.busyChanged.connect(self._busy_changed)
+        self.export_runner.progressed.connect(self._export_progress)
+        self.export_runner.succeeded.connect(self._exported)
+        self.export_runner.failed.connect(self._export_failed)
+        self.export_runner.cancelled.connect(self._export_cancelled)
+
+    # ---- inputs -------------------------------------------------------------------------
+    def _analyse(self, path: Path, cancel: CancelToken) -> tuple[Portrait, PortraitAnalysis]:
+        if not (self.store.root / "3ddfa").is_dir():
+            raise PortraitError("Face analysis needs the 3DDFA model files — open Models ▸ Manage Models… "
+                                "to download or import them.")
+        portrait, analysis, _cached = self.engine.analyse(path, self.controls.resolution(), "face")
+        return portrait, analysis
+
+    def open_portrait(self, path: str, face_index: int = 0) -> None:
+        self.portrait_panel.open_portrait(path, face_index)
+        self.window.panels["portrait"].raise_()
+
+    def open_audio(self, path: str) -> None:
+        self.audio_path = None
+        self.audio_panel.open_audio(path)
+
+    def _portrait_opened(self, path: str) -> None:
+        self.portrait_panel.set_recent(self.window.settings.add_recent("portrait", path))
+
+    def _portrait_ready(self, payload: Any) -> None:
+        self._inputs_changed()
+        self.window.statusBar().showMessage(f"Portrait ready: {Path(payload[0]).name}", 4000)
+
+    def _portrait_failed(self, message: str) -> None:
+        error_box(self.window, "Cannot use this portrait", message, self.portrait_panel.error_details).open()
+        self._inputs_changed()
+
+    def _audio_ready(self, payload: Any) -> None:
+        path, _speech = payload
+        self.audio_path = str(path)
+        self.trim = self.audio_panel.trim()
+        self._inputs_changed()
+        self.window.statusBar().showMessage(f"Speech ready: {Path(path).name}", 4000)
+
+    def _audio_failed(self, message: str) -> None:
+        self.audio_path = None
+        error_box(self.window, "Cannot use this recording", message).open()
+        self._inputs_changed()
+
+    def _trim_changed(self, start: float, end: Any) -> None:
+        self.trim = (float(start), None if end is None else float(end))
+        self._inputs_changed()
+
+    def _inputs_changed(self) -> None:
+        """Portrait, face, speech or trim changed: edited curves no longer fit; remember the setup."""
+        self.motion_override = None
+        self._schedule_autosave()
+
+    def _controls_changed(self) -> None:
+        self._schedule_autosave()
+        if self.motion_override is None and self.result is not None:
+            self.window.statusBar().showMessage("Settings changed — Generate to see them", 3000)
+
+    def _curve_edited(self, kind: str, values: Any) -> None:
+        base = self.motion_override or self.motion_view.sequences()
+        if base is None:
+            return
+        try:
+            self.motion_override = with_curve(base, kind, values)  # type: ignore[arg-type]
+        except MotionError as exc:
+            error_box(self.window, "Cannot use this curve", str(exc)).open()
+            return
+        self.window.statusBar().showMessage(f"Edited {kind} curve will be used by the next Generate", 5000)
+
+    # ---- the job ------------------------------------------------------------------------
+    def current_job(self) -> Job | None:
+        """The job the window describes now, or None while a portrait or the speech is missing."""
+        portrait = self.portrait_panel.path
+        if portrait is None or self.portrait_panel.analysis is None or self.audio_path is None:
+            return None
+        start, end = self.trim
+        job = Job(portrait=str(portrait), audio=self.audio_path, face_index=self.portrait_panel.face_index,
+                  trim_start=start, trim_end=end)
+        return self.controls.apply_to(job)
+
+    def missing_inputs(self) -> str:
+        parts = []
+        if self.portrait_panel.analysis is None:
+            parts.append("a portrait with a face")
+        if self.audio_path is None:
+            parts.append("a speech recording")
+        return " and ".join(parts)
+
+    # ---- generation ---------------------------------------------------------------------
+    def generate(self) -> None:
+        if self.runner.busy:
+            return
+        job = self.current_job()
+        if job is None:
+            self._say(f"Add {self.missing_inputs()} first.")
+            return
+        available, reason = video_availability(self.store).get(job.resolution, (False, ""))
+        if not available:
+            error_box(self.window, "Models missing", f"DAWN {job.resolution} cannot run yet: {reason}").open()
+            return
+        seed = self.controls.next_seed_if_unlocked()
+        if seed != job.motion.seed:
+            job = self.controls.apply_to(job)
+        engine, override = self.engine, self.motion_override
+        self.generation_started = time.monotonic()
+        self.progress_bar.setValue(0)
+        self._say("Generating…")
+        self.runner.start(lambda report, cancel: ("generate", engine.run(job, report, cancel,
+                                                                          motion_override=override)))
+
+    def preview_motion(self) -> None:
+        if self.runner.busy:
+            return
+        job = self.current_job()
+        if job is None:
+            self._say(f"Add {self.missing_inputs()} first.")
+            return
+        engine = self.engine
+        self._say("Computing head motion…")
+        self.runner.start(lambda report, cancel: ("motion", engine.preview_motion(job, cancel), job))
+
+    def cancel(self) -> None:
+        if self.runner.busy:
+            self._say("Cancelling…")
+            self.runner.cancel()
+
+    def _progress(self, event: Any) -> None:
+        if isinstance(event, ProgressEvent):
+            self.progress_bar.setValue(int(event.fraction * 1000))
+            self.stage_label.setText(event.describe())
+
+    def _task_succeeded(self, payload: Any) -> None:
+        kind = payload[0]
+        if kind == "generate":
+            self._show_result(payload[1])
+        elif kind == "motion":
+            _, motion, job = payload
+            portrait = self._portrait_state()
+            self.motion_view.set_motion(motion, portrait, job.trim_start)
+            self.window.panels["motion"].raise_()
+            self._say("Head motion ready")
+
+    def _show_result(self, result: GenerationResult) -> None:
+        if self.result is not None:
+            self.result.discard_previews()
+        self.result = result
+        portrait = self._portrait_state()
+        self.motion_view.set_motion(result.motion, portrait, result.job.trim_start)
+        photo = self.portrait_panel.view.photo()
+        self.preview.load(result.preview_path("full"), result.preview_path("crop"),
+                          photo if not photo.isNull() else None)
+        self.window.export_action.setEnabled(True)
+        seconds = time.monotonic() - self.generation_started
+        self._say(f"Generated {result.num_frames} frames ({result.duration_s:.1f} s of video) in {seconds:.1f} s")
+        for warning in result.warnings:
+            self.window.statusBar().showMessage(warning, 8000)
+        self.generationFinished.emit(result)
+
+    def _portrait_state(self) -> PortraitState | None:
+        face = self.portrait_panel.chosen_face()
+        return None if face is None else PortraitState.from_preprocessing(face.init_pose(), face.init_eye_bbox())
+
+    def _task_failed(self, message: str, details: str) -> None:
+        self._say("Generation failed")
+        error_box(self.window, "Generation failed", message, details).open()
+
+    def _task_cancelled(self) -> None:
+        self._say("Cancelled — nothing was kept")
+
+    def _busy_changed(self, busy: bool) -> None:
+        self.progress_bar.setVisible(busy)
+        self.cancel_action.setEnabled(busy)
+        self.generate_action.setEnabled(not busy)
+        self.generate_button.setEnabled(not busy)
+        self.preview_motion_action.setEnabled(not busy)
+        if not busy:
+            self.stage_label.clear()
+
+    def _say(self, text: str) -> None:
+        self.window.statusBar().showMessage(text, 6000)
+        self.statusChanged.emit(text)
+
+    # ---- export -------------------------------------------------------------------------
+    def export(self) -> None:
+        if self.result is None or self.export_runner.busy:
+            return
+        stem = Path(self.result.job.portrait).stem + "_talking"
+        folder = Path(self.window.settings.recent("export")[0]).parent if self.window.settings.recent("export") \
+            else Path.home()
+        dialog = ExportDialog(folder / f"{stem}.mp4", parent=self.window)
+        self._export_dialog = dialog
+        if dialog.exec() != ExportDialog.DialogCode.Accepted:
+            return
+        self.start_export(dialog.result_request())
+
+    def start_export(self, request: Any) -> None:
+        """Export in the background with a cancellable progress dialog."""
+        result, engine = self.result, self.engine
+        if result is None or self.export_runner.busy:
+            return
+        progress = QProgressDialog("Exporting…", "Cancel", 0, result.num_frames, self.window)
+        progress.setWindowTitle("Export")
+        progress.setWindowModality(Qt.WindowModality.WindowModal)
+        progress.setMinimumDuration(300)
+        progress.canceled.connect(self.export_runner.cancel)
+        self.export_progress = progress
+
+        def task(report, cancel):
+            return engine.export(result, request.path, request.settings, full_frame=request.full_frame,
+                                 progress=lambda done, total: report(done), cancel=cancel)
+
+        self.export_runner.start(task)
+
+    def _export_progress(self, done: Any) -> None:
+        if self.export_progress is not None:
+            self.export_progress.setValue(int(done))
+
+    def _export_ended(self) -> None:
+        if self.export_progress is not None:
+            self.export_progress.canceled.disconnect()
+            self.export_progress.reset()
+            self.export_progress.close()
+            self.export_progress = None
+
+    def _export_failed(self, message: str, details: str) -> None:
+        self._export_ended()
+        error_box(self.window, "Export failed", message, details).open()
+
+    def _export_cancelled(self) -> None:
+        self._export_ended()
+        self._say("Export cancelled; no file written")
+
+    def _exported(self, path: Path) -> None:
+        self._export_ended()
+        self.window.settings.add_recent("export", str(path))
+        self._say(f"Exported {path}")
+
+    # ---- models -------------------------------------------------------------------------
+    def refresh_models(self) -> None:
+        self.controls.set_available_resolutions(video_availability(self.store))
+
+    def open_model_manager(self) -> ModelManagerDialog:
+        dialog = ModelManagerDialog(self._store_factory, self.window)
+        dialog.modelsChanged.connect(self._models_changed)
+        dialog.open()
+        self._models_dialog = dialog
+        return dialog
+
+    def _maybe_first_run(self) -> None:
+        dialog = first_run_dialog(self._store_factory, self.window)
+        if dialog is not None:
+            dialog.modelsChanged.connect(self._models_changed)
+            dialog.open()
+            self._models_dialog = dialog
+
+    def _models_changed(self) -> None:
+        store = self._store_factory()
+        if store.root != self.engine.models.root:
+            self.engine.release_memory()
+            self.engine = Engine(store.root)
+        self.store = store
+        self.refresh_models()
+
+    # ---- projects and autosave ------------------------------------------------------------
+    def _schedule_autosave(self) -> None:
+        if not self._restoring:
+            self.autosave_timer.start()
+
+    def autosave(self) -> None:
+        job = self.current_job()
+        if job is None:
+            return
+        try:
+            self.autosave_path.parent.mkdir(parents=True, exist_ok=True)
+            job.save(self.autosave_path)
+        except OSError as exc:
+            log.warning("autosave to %s failed: %s", self.autosave_path, exc)
+
+    def restore_autosave(self) -> bool:
+        """Reopen the setup of the last session (portrait, face, speech, trim, controls)."""
+        if not self.autosave_path.is_file():
+            return False
+        try:
+            job = Job.load(self.autosave_path)
+        except JobError as exc:
+            log.warning("ignoring the autosaved setup: %s", exc)
+            return False
+        self.apply_job(job)
+        return True
+
+    def apply_job(self, job: Job) -> None:
+        self._restoring = True
+        try:
+            self.controls.load_from(job)
+            if Path(job.portrait).is_file():
+                self.open_portrait(job.portrait, job.face_index)
+            if Path(job.audio).is_file():
+                self.audio_panel.open_audio(job.audio)
+                self.audio_panel.set_trim(job.trim_start, job.trim_end)
+                self.trim = (job.trim_start, job.trim_end)
+        finally:
+            self._restoring = False
+        missing = [p for p in (job.portrait, job.audio) if not Path(p).is_file()]
+        if missing:
+            self._say("Not found: " + ", ".join(Path(p).name for p in missing))
+
+    def new_project(self) -> None:
+        self.project_path = None
+        self.result = None
+        self.preview.clear()
+        self.motion_view.clear()
+        self.window.export_action.setEnabled(False)
+        self.window.setWindowTitle("DAWN Studio")
+
+    def choose_project(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open Project", str(Path.home()), dialog_filter("project"))
+        if path:
+            self.open_project(path)
+
+    def open_project(self, path: str) -> None:
+        try:
+            job = Job.load(path)
+        except JobError as exc:
+            error_box(self.window, "Cannot open project", str(exc)).open()
+            return
+        self.project_path = Path(path)
+        self.window.settings.add_recent("project", path)
+        self.window.setWindowTitle(f"{self.project_path.stem} — DAWN Studio")
+        self.apply_job(job)
+
+    def save_project(self, ask: bool = False) -> Path | None:
+        job = self.current_job()
+        if job is None:
+            self._say(f"Nothing to save yet: add {self.missing_inputs()}.")
+            return None
+        path = self.project_path
+        if path is None or ask:
+            chosen, _ = QFileDialog.getSaveFileName(self.window, "Save Project", str(Path.home() / "talk.dawn"),
+                                                    dialog_filter("project"))
+            if not chosen:
+                return None
+            path = Path(chosen if chosen.endswith(".dawn") else chosen + ".dawn")
+        try:
+            job.save(path)
+        except OSError as exc:
+            error_box(self.window, "Cannot save project", f"{path}: {exc.strerror or exc}").open()
+            return None
+        self.project_path = path
+        self.window.settings.add_recent("project", str(path))
+        self.window.setWindowTitle(f"{path.stem} — DAWN Studio")
+        self._say(f"Saved {path.name}")
+        return path
+
+    # ---- shutdown ------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        self.autosave()
+        for runner in (self.runner, self.export_runner):
+            runner.cancel()
+            runner.wait()
+        self.portrait_panel.shutdown()
+        self.audio_panel.shutdown()
+        self.preview.player.stop()
+        if self.result is not None:
+            self.result.discard_previews()
+

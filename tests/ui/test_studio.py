@@ -1,0 +1,140 @@
+"""The studio window driven like a creator would: drop files, set controls, generate, preview, export."""
+
+import time
+
+import av
+import numpy as np
+import pytest
+import soundfile
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QApplication, QMessageBox
+from support.paths import sample_portrait, sample_speech, tddfa_model_dir
+
+from dawn_studio.engine.job import Job
+from dawn_studio.engine.tiny_models import write_tiny_model_set
+from dawn_studio.modelstore import ModelStore
+from dawn_studio.stages.export import ExportSettings
+from dawn_studio.ui.app import create_application, create_main_window
+from dawn_studio.ui.export_dialog import ExportRequest
+from dawn_studio.ui.settings import AppSettings
+from dawn_studio.ui.studio import Studio
+
+
+@pytest.fixture(scope="module")
+def tiny_store(tmp_path_factory):
+    return write_tiny_model_set(tmp_path_factory.mktemp("tiny-models"), tddfa_model_dir())
+
+
+@pytest.fixture(scope="module")
+def speech_2s(tmp_path_factory):
+    samples, rate = soundfile.read(sample_speech(), dtype="float32")
+    path = tmp_path_factory.mktemp("speech") / "speech_2s.wav"
+    soundfile.write(path, samples[: 2 * rate], rate)
+    return path
+
+
+@pytest.fixture
+def studio(qtbot, tmp_path, tiny_store):
+    app = create_application()
+    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    window = create_main_window(app, settings)
+    qtbot.addWidget(window)
+    studio = Studio(window, ModelStore(tiny_store), autosave_path=tmp_path / "autosave.dawn",
+                    show_first_run=False)
+    window.show()
+    yield studio
+    studio.shutdown()
+
+
+def drop(window, *paths):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    window.dropEvent(QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                                Qt.KeyboardModifier.NoModifier))
+
+
+def load_inputs(studio, qtbot, speech):
+    drop(studio.window, sample_portrait("real_female_1.jpeg"), speech)
+    qtbot.waitUntil(lambda: studio.portrait_panel.analysis is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: studio.audio_path is not None, timeout=60_000)
+
+
+def test_layout_menus_and_empty_state(studio):
+    titles = [a.text().replace("&", "") for a in studio.window.menuBar().actions()]
+    assert titles == ["File", "View", "Generate", "Models", "Help"]
+    assert set(studio.window.panels) == {"portrait", "controls", "audio", "motion"}
+    assert studio.current_job() is None
+    studio.generate()
+    assert "Add a portrait with a face and a speech recording first" in studio.window.statusBar().currentMessage()
+
+
+def test_drop_set_controls_generate_preview_export(studio, qtbot, speech_2s, tmp_path):
+    load_inputs(studio, qtbot, speech_2s)
+    job = studio.current_job()
+    assert job is not None and job.audio == str(speech_2s) and job.resolution == 128
+    studio.controls.load_from(job.with_changes(steps=3))
+    assert studio.current_job().steps == 3
+
+    events, ticks = [], []
+    studio.runner.progressed.connect(events.append)
+    with qtbot.waitSignal(studio.generationFinished, timeout=180_000) as finished:
+        studio.generate()
+        assert studio.cancel_action.isEnabled() and not studio.generate_button.isEnabled()
+        start = time.monotonic()
+        while studio.runner.busy and time.monotonic() - start < 170:
+            qtbot.wait(25)
+            ticks.append(time.monotonic())
+    gaps = np.diff(ticks) if len(ticks) > 1 else np.array([0.0])
+    assert gaps.max() < 1.0, f"the event loop stalled for {gaps.max():.2f} s during generation"
+    result = finished.args[0]
+    assert result.num_frames == 50
+    assert [e.stage for e in events][-1] == "compose"
+    assert studio.window.export_action.isEnabled()
+    qtbot.waitUntil(lambda: studio.preview.player.duration() > 1500, timeout=10_000)
+    assert studio.motion_view.sequences().frames == 50
+
+    out = tmp_path / "export.mp4"
+    failures = []
+    studio.export_runner.failed.connect(lambda m, d: failures.append(d))
+    studio.export_runner.cancelled.connect(lambda: failures.append("cancelled"))
+    with qtbot.waitSignal(studio.export_runner.succeeded, timeout=60_000):
+        studio.start_export(ExportRequest(out, ExportSettings(), full_frame=True))
+    assert not failures, failures
+    assert studio.window.settings.recent("export") == [str(out)]
+    with av.open(str(out)) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 50
+
+
+def test_cancel_a_run(studio, qtbot, speech_2s):
+    load_inputs(studio, qtbot, speech_2s)
+    studio.controls.load_from(studio.current_job().with_changes(steps=20))
+    with qtbot.waitSignal(studio.runner.cancelled, timeout=120_000):
+        studio.generate()
+        qtbot.waitUntil(lambda: studio.stage_label.text() != "", timeout=60_000)
+        studio.cancel_action.trigger()
+    assert studio.result is None
+    assert "Cancelled" in studio.window.statusBar().currentMessage()
+
+
+def test_bad_portrait_shows_error_dialog(studio, qtbot, tmp_path, monkeypatch):
+    bad = tmp_path / "not_an_image.png"
+    bad.write_text("hello")
+    shown = []
+    monkeypatch.setattr(QMessageBox, "open", lambda box: shown.append(box.text()))
+    drop(studio.window, bad)
+    qtbot.waitUntil(lambda: bool(shown), timeout=30_000)
+    assert "image" in shown[0].lower() or "read" in shown[0].lower()
+
+
+def test_project_round_trip_and_autosave(studio, qtbot, speech_2s, tmp_path, monkeypatch):
+    load_inputs(studio, qtbot, speech_2s)
+    studio.controls.load_from(studio.current_job().with_changes(steps=8))
+    target = tmp_path / "talk.dawn"
+    monkeypatch.setattr("PySide6.QtWidgets.QFileDialog.getSaveFileName", lambda *a, **k: (str(target), ""))
+    assert studio.save_project(ask=True) == target
+    saved = Job.load(target)
+    assert saved.steps == 8 and saved.audio == str(speech_2s)
+    studio.autosave()
+    assert Job.load(studio.autosave_path) == studio.current_job()
+    QApplication.processEvents()
