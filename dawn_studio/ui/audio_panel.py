@@ -292,7 +292,7 @@ class AudioPanel(QWidget):
         self.progress.setTextVisible(False)
         self.progress.setMaximumWidth(160)
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop reading the file")
+        self.cancel_button.setToolTip("Stop reading the file (Esc)")
         self.cancel_button.clicked.connect(self.cancel_loading)
         self.message_label = QLabel("")
         self.message_label.setWordWrap(True)
@@ -319,7 +319,7 @@ class AudioPanel(QWidget):
         self.fit_button = self._tool_button("Fit", "Show the whole clip (0)", self.waveform.fit)
 
         self.play_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Play")
-        self.play_button.setToolTip("Play the selection / stop (Space)")
+        self.play_button.setToolTip("Play the selection / stop (Space; Esc stops)")
         self.play_button.clicked.connect(self.toggle_play)
         self.position_label = QLabel(clock_text(0.0))
         self.playback_status = QLabel("")
@@ -374,7 +374,7 @@ class AudioPanel(QWidget):
 
         for keys, slot in (
             (("Space",), self.toggle_play), (("+", "="), self.waveform.zoom_in), (("-",), self.waveform.zoom_out),
-            (("0",), self.waveform.fit),
+            (("0",), self.waveform.fit), (("Escape",), self.escape),
         ):
             for key in keys:
                 shortcut = QShortcut(QKeySequence(key), self)
@@ -426,6 +426,13 @@ class AudioPanel(QWidget):
     def cancel_loading(self) -> None:
         self._pending = None
         self.decoder.cancel()
+
+    def escape(self) -> None:
+        """Esc: stop reading a file if one is being read, else stop playback."""
+        if self.decoder.busy:
+            self.cancel_loading()
+        else:
+            self.player.stop()
 
     def _start_pending(self) -> None:
         path, self._pending = self._pending, None
@@ -562,6 +569,7 @@ class AudioPanel(QWidget):
         current = self.trim()
         if current != self._emitted_trim:
             self._emitted_trim = current
+            self.player.stop()  # what was playing is no longer the selection
             self.trimChanged.emit(current[0], current[1])
 
     def reset_trim(self) -> None:

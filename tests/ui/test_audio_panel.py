@@ -220,6 +220,12 @@ def test_cancel_keeps_the_current_audio(panel, qtbot, tmp_path):
         panel.cancel_button.click()
     assert "cancelled" in panel.message_label.text() and "first.wav is still in use" in panel.message_label.text()
     assert panel.path == first and not panel.cancel_button.isVisible()
+    panel.setFocus()
+    with qtbot.waitSignal(panel.decoder.cancelled, timeout=30_000):
+        panel.open_audio(long)
+        qtbot.keyClick(panel, Qt.Key.Key_Escape)
+    assert "cancelled" in panel.message_label.text() and "first.wav is still in use" in panel.message_label.text()
+    assert panel.path == first and not panel.cancel_button.isVisible()
 
 
 # ---- trim and zoom ---------------------------------------------------------------------------------
@@ -402,6 +408,12 @@ def test_playback_streams_the_selection_moves_the_playhead_and_stops_at_the_end(
         assert panel.player.playing
         panel.toggle_play()  # stop before the end
         assert not panel.player.playing and sinks[-1].stopped
+        panel.toggle_play()
+        qtbot.keyClick(panel, Qt.Key.Key_Escape)
+        assert not panel.player.playing
+        panel.toggle_play()
+        panel.set_trim(0.2, 0.6)  # a new selection stops what was playing
+        assert not panel.player.playing and panel.waveform.playhead_position() == pytest.approx(0.2)
     finally:
         panel.shutdown()
 
