@@ -122,6 +122,9 @@ class SeedSpinBox(QAbstractSpinBox):
     """Spin box for a seed of up to 63 bits (``QSpinBox`` stops at 2^31 − 1)."""
 
     valueChanged = Signal(object)
+    # Class-level default: Qt may call stepEnabled() during construction or on a widget whose
+    # Python side is being torn down (style changes reach every live widget).
+    _value: int = DEFAULT_SEED
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -54,7 +54,8 @@ def effective_theme(choice: Theme) -> Theme:
 def apply_theme(app: QApplication, choice: Theme) -> Theme:
     """Apply the theme to the whole application; returns the theme actually used."""
     used = effective_theme(choice)
-    app.setStyle("Fusion")
+    if app.style().name().lower() != "fusion":  # re-setting it re-polishes every widget
+        app.setStyle("Fusion")
     palette = QPalette()
     for role, colour in (_DARK if used is Theme.DARK else _LIGHT).items():
         palette.setColor(role, QColor(colour))
