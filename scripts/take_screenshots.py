@@ -2,6 +2,10 @@
 """Screenshots of the real app on a real X server (Xvfb), for docs/screenshots/ and reviewers.
 
 Usage: .venv/bin/python scripts/take_screenshots.py [--out docs/screenshots] [STATE ...]
+States: main (empty window), loaded, generating, preview, export, models.
+All but 'main' need a portrait, a speech file and models: by default the sample files in
+../shared/samples and a tiny random-weight model set built from ../shared/models/3ddfa
+(so the generated face is meaningless; the screenshots show the app, not model quality).
 Without a DISPLAY the script re-runs itself under ``xvfb-run`` (Debian package ``xvfb``).
 """
 
@@ -13,11 +17,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
+STATES = ("main", "loaded", "generating", "preview", "export", "models")
+FILE_NAMES = {"main": "main-window.png", "loaded": "loaded.png", "generating": "generating.png",
+              "preview": "preview.png", "export": "export-dialog.png", "models": "model-manager.png"}
 
 
 def _reexec_under_xvfb() -> int:
@@ -25,44 +32,143 @@ def _reexec_under_xvfb() -> int:
     if xvfb_run is None:
         print("No DISPLAY and no xvfb-run: install it with  sudo apt-get install xvfb xauth", file=sys.stderr)
         return 3
-    env = dict(os.environ, DAWN_SCREENSHOT_CHILD="1")
     command = [xvfb_run, "-a", "-s", "-screen 0 1440x900x24", sys.executable, *sys.argv]
-    return subprocess.call(command, env=env)
+    return subprocess.call(command)
 
 
-def _settle(app, ms: int = 300) -> None:
-    from PySide6.QtCore import QEventLoop, QTimer
+class Shooter:
+    """Drives the real window through the states and grabs the X server's pixels."""
 
-    loop = QEventLoop()
-    QTimer.singleShot(ms, loop.quit)
-    loop.exec()
-    app.processEvents()
+    def __init__(self, out: Path, scratch: Path, models: Path | None, portrait: Path, audio: Path) -> None:
+        from PySide6.QtCore import QSettings
 
+        from dawn_studio.modelstore import ModelStore
+        from dawn_studio.ui.app import create_application, create_main_window
+        from dawn_studio.ui.settings import AppSettings
+        from dawn_studio.ui.theme import Theme
 
-def _grab(window, path: Path) -> None:
-    """Grab the window's pixels from the X server (what a person would see)."""
-    screen = window.screen()
-    pixmap = screen.grabWindow(window.winId())
-    if pixmap.isNull():
-        raise RuntimeError("the X server returned an empty screenshot")
-    pixmap.save(str(path), "PNG")
-    print(f"saved {path}")
+        self.out, self.portrait, self.audio = out, portrait, audio
+        self.app = create_application(["dawn-studio"])
+        settings = AppSettings(QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat))
+        settings.set_theme(Theme.DARK)
+        self.window = create_main_window(self.app, settings)
+        self.window.resize(1280, 800)
+        self.window.move(0, 0)
+        self.studio = None
+        if models is not None:
+            from dawn_studio.ui.studio import Studio
 
+            self.studio = Studio(self.window, ModelStore(models), autosave_path=scratch / "autosave.dawn",
+                                 show_first_run=False)
+        self.window.show()
+        self.settle(800)
 
-def state_main_empty(app, window, out: Path) -> None:
-    _grab(window, out / "main-window.png")
+    def settle(self, ms: int = 300) -> None:
+        from PySide6.QtCore import QEventLoop, QTimer
 
+        loop = QEventLoop()
+        QTimer.singleShot(ms, loop.quit)
+        loop.exec()
+        self.app.processEvents()
 
-STATES: dict[str, Callable] = {"main": state_main_empty}
+    def wait_until(self, condition, timeout_ms: int = 120_000) -> None:
+        waited = 0
+        while not condition():
+            if waited > timeout_ms:
+                raise TimeoutError("the app did not reach the expected state in time")
+            self.settle(50)
+            waited += 50
+
+    def grab(self, widget, name: str) -> None:
+        pixmap = widget.screen().grabWindow(widget.winId())
+        if pixmap.isNull():
+            raise RuntimeError("the X server returned an empty screenshot")
+        path = self.out / FILE_NAMES[name]
+        pixmap.save(str(path), "PNG")
+        print(f"saved {path}")
+
+    def need_studio(self):
+        if self.studio is None:
+            raise SystemExit("this state needs models: pass --models or make ../shared available")
+        return self.studio
+
+    def load_inputs(self) -> None:
+        studio = self.need_studio()
+        if studio.portrait_panel.analysis is None:
+            self.window.request_file(str(self.portrait), "image")
+            self.window.request_file(str(self.audio), "audio")
+            self.wait_until(lambda: studio.portrait_panel.analysis is not None and studio.audio_path is not None)
+            self.settle(500)
+
+    def shoot(self, state: str) -> None:
+        getattr(self, f"state_{state}")()
+
+    def state_main(self) -> None:
+        self.grab(self.window, "main")
+
+    def state_loaded(self) -> None:
+        self.load_inputs()
+        self.grab(self.window, "loaded")
+
+    def state_generating(self) -> None:
+        studio = self.need_studio()
+        self.load_inputs()
+        job = studio.current_job()
+        studio.controls.load_from(job.with_changes(steps=20))
+        studio.generate()
+        self.wait_until(lambda: "Generating motion" in studio.stage_label.text())
+        self.settle(200)
+        self.grab(self.window, "generating")
+        self.wait_until(lambda: not studio.runner.busy)
+
+    def state_preview(self) -> None:
+        studio = self.need_studio()
+        if studio.result is None:
+            self.load_inputs()
+            studio.generate()
+            self.wait_until(lambda: studio.result is not None and not studio.runner.busy)
+        studio.preview.side_by_side_box.setChecked(True)
+        self.settle(1500)
+        self.grab(self.window, "preview")
+
+    def state_export(self) -> None:
+        from dawn_studio.ui.export_dialog import ExportDialog
+
+        dialog = ExportDialog(Path.home() / "talk.mp4", parent=self.window)
+        dialog.show()
+        self.settle(500)
+        self.grab(dialog, "export")
+        dialog.close()
+
+    def state_models(self) -> None:
+        from dawn_studio.modelstore import ModelStore
+        from dawn_studio.ui.model_manager import ModelManagerDialog
+
+        empty = ModelStore(Path(tempfile.mkdtemp(prefix="dawn-empty-store-")))
+        dialog = ModelManagerDialog(lambda: empty, self.window)
+        dialog.resize(900, 640)
+        dialog.show()
+        self.settle(800)
+        self.grab(dialog, "models")
+        dialog.close()
+
+    def close(self) -> None:
+        if self.studio is not None:
+            self.studio.shutdown()
+        self.window.close()
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--models", type=Path, help="model folder (default: a tiny set from ../shared)")
+    parser.add_argument("--portrait", type=Path, default=SHARED / "samples" / "real_female_1.jpeg")
+    parser.add_argument("--audio", type=Path, default=SHARED / "samples" / "WRA_MarcoRubio_000.wav")
     parser.add_argument("states", nargs="*", default=list(STATES), help=f"which: {', '.join(STATES)}")
     args = parser.parse_args()
+    unknown = [s for s in args.states if s not in STATES]
+    if unknown:
+        parser.error(f"unknown state(s): {', '.join(unknown)}")
     if not os.environ.get("DISPLAY"):
         return _reexec_under_xvfb()
     os.environ["QT_QPA_PLATFORM"] = "xcb"
@@ -70,26 +176,28 @@ def main() -> int:
     scratch = Path(tempfile.mkdtemp(prefix="dawn-shots-"))
     for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
         os.environ[var] = str(scratch / var.lower())
+    models = args.models
+    if models is None and set(args.states) - {"main", "export", "models"}:
+        from dawn_studio.engine.tiny_models import write_tiny_model_set
 
-    from PySide6.QtCore import QSettings
+        face_models = SHARED / "models" / "3ddfa"
+        if not face_models.is_dir():
+            parser.error("give --models DIR (no ../shared/models/3ddfa for a tiny set)")
+        models = write_tiny_model_set(scratch / "tiny-models", face_models)
+    if args.audio == SHARED / "samples" / "WRA_MarcoRubio_000.wav" and args.audio.is_file():
+        import soundfile
 
-    from dawn_studio.ui.app import create_application, create_main_window
-    from dawn_studio.ui.settings import AppSettings
-    from dawn_studio.ui.theme import Theme
-
-    app = create_application(["dawn-studio"])
-    settings = AppSettings(QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat))
-    settings.set_theme(Theme.DARK)
-    window = create_main_window(app, settings)
-    window.resize(1280, 800)
-    window.move(0, 0)
-    window.show()
-    _settle(app, 600)
+        samples, rate = soundfile.read(args.audio, dtype="float32")
+        args.audio = scratch / "speech_4s.wav"
+        soundfile.write(args.audio, samples[: 4 * rate], rate)
     args.out.mkdir(parents=True, exist_ok=True)
-    for name in args.states:
-        STATES[name](app, window, args.out)
-        _settle(app)
-    window.close()
+    shooter = Shooter(args.out, scratch, models, args.portrait, args.audio)
+    try:
+        for state in args.states:
+            shooter.shoot(state)
+            shooter.settle()
+    finally:
+        shooter.close()
     return 0
 
 
