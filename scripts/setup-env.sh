@@ -61,3 +61,23 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     fi
     touch "$stamp"
 fi
+
+# --- check what the app loads at run time (rather than guessing from package lists) ----------
+if ! problems="$(QT_QPA_PLATFORM=offscreen .venv/bin/python - 2>&1 <<'PY'
+import importlib
+failed = []
+for name in ("PySide6.QtWidgets", "PySide6.QtMultimedia", "sounddevice", "av", "cv2", "torch"):
+    try:
+        importlib.import_module(name)
+    except Exception as exc:  # report every failure, not just the first
+        failed.append(f"  {name}: {exc}")
+if failed:
+    print("\n".join(failed))
+    raise SystemExit(1)
+PY
+)"; then
+    echo "Some libraries the app needs do not load:" >&2
+    echo "$problems" >&2
+    echo "On Debian/Ubuntu: sudo apt-get install libportaudio2 libpulse0 libegl1 libgl1 libxkbcommon-x11-0 libxcb-cursor0" >&2
+    echo "(recording needs PortAudio, sound playback needs libpulse0; the rest of the app works without them)" >&2
+fi

@@ -7,6 +7,7 @@ reloads only the video model and switching the device reloads what moved.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import logging
@@ -32,6 +33,36 @@ DIFFUSION_FILES = {128: "DAWN_128.pth", 256: "DAWN_256.pth"}
 LFG_FILES = {128: "LFG_128_1000ep.pth", 256: "LFG_256_400ep.pth"}
 #: Optional file in the store root that selects reduced-width architectures (the tiny test set).
 ARCHITECTURE_FILE = "architecture.json"
+
+
+#: Numeric precision of the diffusion and rendering passes, by the job's ``precision`` setting.
+PRECISION_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+#: What "auto" means per device kind. float32 everywhere: bfloat16 on a CPU was measured slower
+#: and further from float32 (docs/performance.md); GPU half precision is not measured yet.
+AUTO_PRECISION = {"cpu": "float32", "cuda": "float32", "mps": "float32"}
+
+
+def resolve_precision(precision: str, device_kind: str) -> torch.dtype:
+    """The dtype a job's ``precision`` ('auto', 'float32', 'bfloat16', 'float16') means on a device."""
+    name = AUTO_PRECISION.get(device_kind, "float32") if precision == "auto" else precision
+    if name not in PRECISION_DTYPES:
+        choices = ", ".join(["auto", *PRECISION_DTYPES])
+        raise ValueError(f"Precision must be one of {choices}, got {precision!r}")
+    return PRECISION_DTYPES[name]
+
+
+def precision_name(dtype: torch.dtype) -> str:
+    return next(name for name, value in PRECISION_DTYPES.items() if value == dtype)
+
+
+def autocast(device: torch.device, dtype: torch.dtype) -> contextlib.AbstractContextManager:
+    """Mixed precision for the networks' heavy ops (weights stay float32; normalisations and
+    softmax stay float32 under autocast); a no-op for float32."""
+    if dtype == torch.float32:
+        return contextlib.nullcontext()
+    if not torch.amp.is_autocast_available(device.type):
+        raise ValueError(f"{precision_name(dtype)} is not available on {device.type}; choose float32")
+    return torch.autocast(device.type, dtype=dtype)
 
 
 class ModelLoadError(RuntimeError):
@@ -124,6 +155,11 @@ class ModelCache:
             )
             return model.to(device).eval()
         return self._get(("video", resolution, str(device)), load)
+
+    def loaded(self) -> list[str]:
+        """The groups in memory now ('portrait', 'speech', 'motion', 'video')."""
+        with self._lock:
+            return sorted({key[0] for key in self._items})
 
     def release(self) -> None:
         """Forget every model and give cached GPU memory back to the driver."""

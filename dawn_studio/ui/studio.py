@@ -129,6 +129,9 @@ class Studio(QObject):
         self.models_action = QAction("&Manage Models…", w)
         self.models_action.setToolTip("Download, import and check the model files")
         self.models_action.triggered.connect(self.open_model_manager)
+        self.free_memory_action = QAction("&Unload Models", w)
+        self.free_memory_action.setToolTip("Free the memory the loaded models use (they load again when needed)")
+        self.free_memory_action.triggered.connect(self.free_memory)
         self.new_project_action = QAction("&New Project", w)
         self.new_project_action.setShortcut(QKeySequence.StandardKey.New)
         self.new_project_action.triggered.connect(self.new_project)
@@ -154,6 +157,7 @@ class Studio(QObject):
         models_menu = w.menuBar().addMenu("&Models")
         w.menuBar().insertMenu(w.help_menu.menuAction(), models_menu)
         models_menu.addAction(self.models_action)
+        models_menu.addAction(self.free_memory_action)
         self.generate_menu, self.models_menu = generate_menu, models_menu
 
         toolbar = QToolBar("Generate", w)
@@ -192,7 +196,8 @@ class Studio(QObject):
         self.portrait_panel.faceChosen.connect(lambda _i: self._inputs_changed())
         self.audio_panel.audioReady.connect(self._audio_ready)
         self.audio_panel.audioFailed.connect(self._audio_failed)
-        self.audio_panel.audioChosen.connect(self.open_audio)
+        # The panel opens files picked inside it (Open…, drop, a finished recording) itself.
+        self.audio_panel.audioChosen.connect(lambda path: self.window.settings.add_recent("audio", path))
         self.audio_panel.trimChanged.connect(self._trim_changed)
         self.controls.changed.connect(self._controls_changed)
         self.motion_view.curveEdited.connect(self._curve_edited)
@@ -449,6 +454,13 @@ class Studio(QObject):
         dialog.open()
         self._models_dialog = dialog
         return dialog
+
+    def free_memory(self) -> None:
+        if self.runner.busy:
+            self._say("Wait for the generation to finish (or cancel it) before unloading the models.")
+            return
+        self.engine.release_memory()
+        self._say("Models unloaded; they load again on the next generation")
 
     def _maybe_first_run(self) -> None:
         dialog = first_run_dialog(self._store_factory, self.window)

@@ -138,3 +138,11 @@ def test_project_round_trip_and_autosave(studio, qtbot, speech_2s, tmp_path, mon
     studio.autosave()
     assert Job.load(studio.autosave_path) == studio.current_job()
     QApplication.processEvents()
+
+
+def test_unload_models_frees_them(studio, qtbot, speech_2s):
+    load_inputs(studio, qtbot, speech_2s)
+    assert "portrait" in studio.engine.models.loaded()
+    studio.free_memory_action.trigger()
+    assert studio.engine.models.loaded() == []
+    assert "unloaded" in studio.window.statusBar().currentMessage()
