@@ -12,3 +12,28 @@ _ISOLATED_HOME = Path(tempfile.mkdtemp(prefix="dawn-studio-tests-"))
 for _var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
     os.environ[_var] = str(_ISOLATED_HOME / _var.lower())
 sys.path.insert(0, str(Path(__file__).parent))
+
+
+import pytest  # noqa: E402  (after the environment is set)
+
+
+@pytest.fixture(scope="session")
+def tiny_store(tmp_path_factory):
+    """A tiny model set (real architectures, small widths, random weights) with the real 3DDFA files."""
+    from support.paths import tddfa_model_dir
+
+    from dawn_studio.engine.tiny_models import write_tiny_model_set
+
+    return write_tiny_model_set(tmp_path_factory.mktemp("tiny-models"), tddfa_model_dir())
+
+
+@pytest.fixture(scope="session")
+def speech_2s(tmp_path_factory):
+    """The first two seconds of the sample speech, as its own file."""
+    import soundfile
+    from support.paths import sample_speech
+
+    samples, rate = soundfile.read(sample_speech(), dtype="float32")
+    path = tmp_path_factory.mktemp("speech") / "speech_2s.wav"
+    soundfile.write(path, samples[: 2 * rate], rate)
+    return path

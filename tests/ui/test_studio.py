@@ -5,33 +5,18 @@ import time
 import av
 import numpy as np
 import pytest
-import soundfile
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
-from support.paths import sample_portrait, sample_speech, tddfa_model_dir
+from support.paths import sample_portrait
 
 from dawn_studio.engine.job import Job
-from dawn_studio.engine.tiny_models import write_tiny_model_set
 from dawn_studio.modelstore import ModelStore
 from dawn_studio.stages.export import ExportSettings
 from dawn_studio.ui.app import create_application, create_main_window
 from dawn_studio.ui.export_dialog import ExportRequest
 from dawn_studio.ui.settings import AppSettings
 from dawn_studio.ui.studio import Studio
-
-
-@pytest.fixture(scope="module")
-def tiny_store(tmp_path_factory):
-    return write_tiny_model_set(tmp_path_factory.mktemp("tiny-models"), tddfa_model_dir())
-
-
-@pytest.fixture(scope="module")
-def speech_2s(tmp_path_factory):
-    samples, rate = soundfile.read(sample_speech(), dtype="float32")
-    path = tmp_path_factory.mktemp("speech") / "speech_2s.wav"
-    soundfile.write(path, samples[: 2 * rate], rate)
-    return path
 
 
 @pytest.fixture
