@@ -270,7 +270,8 @@ def drag_events(path: Path):
     position = QPointF(100, 100)
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
-    enter = QDragEnterEvent(position, Qt.DropAction.CopyAction, mime,
+    # QDragEnterEvent takes an integer point in PySide6 < 6.12
+    enter = QDragEnterEvent(position.toPoint(), Qt.DropAction.CopyAction, mime,
                             Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     drop = QDropEvent(position, Qt.DropAction.CopyAction, mime,
                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
