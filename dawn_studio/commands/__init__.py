@@ -4,4 +4,4 @@ Every module listed in ``COMMAND_MODULES`` has ``register(subparsers)``, which a
 parser and sets ``func(args) -> int`` (the process exit code) as the default.
 """
 
-COMMAND_MODULES: tuple[str, ...] = ("render", "models")
+COMMAND_MODULES: tuple[str, ...] = ("render", "models", "bench")

@@ -37,7 +37,7 @@ from .cache import ResultCache, file_digest
 from .events import ProgressEvent, ProgressTracker
 from .job import Job
 from .memory import check_fits
-from .models import ModelCache
+from .models import ModelCache, autocast, resolve_precision
 from .render import render_frames
 
 log = logging.getLogger(__name__)
@@ -220,11 +220,15 @@ class Engine:
         check_cancel(cancel)
 
         image = torch.from_numpy(portrait_tensor(portrait.rgb, face.crop)).to(torch_device)
-        flows = self._diffuse(model, job, image, clip, motion, face, tracker, cancel)
-        t = lap("diffusion", t)
-
-        frames = render_frames(model.generator, image, flows, progress=tracker.step_callback("render"),
-                               cancel=cancel)
+        try:
+            precision = autocast(torch_device, resolve_precision(job.precision, device.kind))
+        except ValueError as exc:
+            raise EngineError(str(exc)) from None
+        with precision:
+            flows = self._diffuse(model, job, image, clip, motion, face, tracker, cancel)
+            t = lap("diffusion", t)
+            frames = render_frames(model.generator, image, flows, progress=tracker.step_callback("render"),
+                                   cancel=cancel)
         t = lap("render", t)
         result = GenerationResult(job, frames, portrait, face, motion, clip.track, clip.track_rate,
                                   timings=timings, warnings=tuple(w.message for w in clip.warnings))
@@ -262,6 +266,7 @@ class Engine:
                                           cond_scale=job.guidance_scale, sampling_timesteps=steps,
                                           on_step=on_step)
         grid_dim = model.config.unet.out_grid_dim
+        pred = pred.float()
         return FlowSequence(grid=pred[:, :grid_dim], occlusion=(pred[:, grid_dim:] + 1) * 0.5)
 
     def _write_previews(self, result: GenerationResult, tracker: ProgressTracker,

@@ -2,7 +2,10 @@
 
 The reference attends from every latent position of a frame to two keys: a learned null token and
 that frame's condition token (cosine similarity with learned per-dimension scales). With two keys
-the softmax has a closed form, so the keys are never materialised per head and position.
+the softmax is a sigmoid of the score difference, so per head and position only one dot product
+(with the key difference) and one norm are computed, and neither the keys nor the normalised
+queries are materialised. The three cross-attentions of a block normalise the same input, so the
+block normalises it once and projects the queries of all three with one matrix product.
 """
 
 from __future__ import annotations
@@ -41,18 +44,31 @@ class CrossAttention(nn.Module):
 
     def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         """x (N, L, dim), context (N, context_dim) → (N, L, out_dim)."""
-        n, length, _ = x.shape
+        return self.attend(self.to_q(self.norm(x)), context)
+
+    def query_weight(self) -> torch.Tensor:
+        """``to_q`` with the input LayerNorm's gain folded in: to_q(ln(x)·g) = ln(x) @ (W·g)ᵀ."""
+        return self.to_q.weight * self.norm.g
+
+    def attend(self, q: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        """The attention from projected queries q (N, L, heads·dim_head) to the null key and ``context``.
+
+        softmax(s_null, s_ctx)[ctx] = sigmoid(s_ctx − s_null), and with q̂ = q / |q| both scores are
+        q̂ · (q_scale · k̂ · scale), so s_ctx − s_null = (q · Δk) / |q| with one key difference Δk.
+        """
+        n, length, _ = q.shape
         h, d = self.heads, self.dim_head
-        q = self.to_q(self.norm(x)).view(n, length, h, d)
+        q = q.view(n, length, h, d)
         k_ctx, v_ctx = self.to_kv(context).view(n, 2, h, d).unbind(dim=1)
         k_null, v_null = self.null_kv.unbind(dim=0)
-        q = F.normalize(q, dim=-1) * self.q_scale
-        k_ctx = F.normalize(k_ctx, dim=-1) * self.k_scale
-        k_null = F.normalize(k_null, dim=-1) * self.k_scale
-        sim_null = torch.einsum("nlhd,d->nlh", q, k_null) * self.scale
-        sim_ctx = torch.einsum("nlhd,nhd->nlh", q, k_ctx) * self.scale
-        attn = torch.stack((sim_null, sim_ctx), dim=-1).softmax(dim=-1, dtype=torch.float32).to(q.dtype)
-        out = attn[..., 0:1] * v_null + attn[..., 1:2] * v_ctx[:, None]
+        k_ctx = F.normalize(k_ctx, dim=-1)
+        k_null = F.normalize(k_null, dim=-1)
+        key_difference = (k_ctx - k_null) * (self.k_scale * self.q_scale * self.scale)  # (N, h, d)
+        dots = torch.einsum("nlhd,nhd->nlh", q, key_difference.to(q.dtype))
+        # F.normalize's |q| clamped at 1e-12
+        norms = torch.linalg.vector_norm(q, dim=-1).clamp_min(1e-12)
+        weight = torch.sigmoid((dots / norms).float()).to(q.dtype)  # attention on the context token
+        out = torch.addcmul(v_null.to(q.dtype), weight[..., None], (v_ctx[:, None] - v_null).to(q.dtype))
         return self.to_out(out.reshape(n, length, h * d))
 
 
@@ -107,15 +123,18 @@ class ConditionedResnetBlock(nn.Module):
         b, _, frames, height, width = x.shape
         scale, shift = self.time_mlp(time_emb)[:, :, None, None, None].chunk(2, dim=1)
         audio, pose, eye = cond.split(self.split, dim=-1)
-        queries = x.permute(0, 2, 3, 4, 1).reshape(b * frames, height * width, -1)
+        tokens = x.permute(0, 2, 3, 4, 1).reshape(b * frames, height * width, -1)
+        attentions = (self.cross_attn_pose, self.cross_attn_aud, self.cross_attn_eye)
+        # one shared normalisation (the gains are folded into the weights) and one projection
+        normed = F.layer_norm(tokens, tokens.shape[-1:], eps=1e-5 if tokens.dtype == torch.float32 else 1e-3)
+        weight = torch.cat([a.query_weight() for a in attentions])
+        queries = F.linear(normed, weight.to(normed.dtype)).chunk(3, dim=-1)
 
-        def attend(attention: CrossAttention, mlp: nn.Module, part: torch.Tensor) -> torch.Tensor:
-            return attention(queries, mlp(part).reshape(b * frames, -1))
+        def attend(index: int, mlp: nn.Module, part: torch.Tensor) -> torch.Tensor:
+            return attentions[index].attend(queries[index], mlp(part).reshape(b * frames, -1))
 
-        hc = attend(self.cross_attn_pose, self.pose_mlp, pose) + attend(
-            self.cross_attn_aud, self.audio_mlp, audio
-        )
-        hc = hc + attend(self.cross_attn_eye, self.eye_mlp, eye)
+        hc = attend(0, self.pose_mlp, pose) + attend(1, self.audio_mlp, audio)
+        hc = hc + attend(2, self.eye_mlp, eye)
         hc = hc.reshape(b, frames, height, width, -1).permute(0, 4, 1, 2, 3)
         h = self.block1(x, (scale, shift))
         h = self.block2(hc + h)

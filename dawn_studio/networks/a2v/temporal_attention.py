@@ -39,6 +39,18 @@ class RotaryEmbedding(nn.Module):
         angles = torch.einsum("n,f->nf", positions, self.freqs.to(device)).repeat_interleave(2, dim=-1)
         return angles.cos(), angles.sin()
 
+    def rotation(self, frames: int, device: torch.device) -> torch.Tensor:
+        """Unit complex numbers exp(i·m·θ_i), (frames, dim/2): one complex product rotates a pair."""
+        positions = torch.arange(frames, device=device, dtype=self.freqs.dtype)
+        angles = torch.einsum("n,f->nf", positions, self.freqs.to(device))
+        return torch.polar(torch.ones_like(angles), angles)
+
+    @staticmethod
+    def rotate_complex(u: torch.Tensor, rotation: torch.Tensor) -> torch.Tensor:
+        """:meth:`rotate` as a complex product; ``rotation`` broadcasts against (..., dim/2) of u."""
+        turned = torch.view_as_complex(u.unflatten(-1, (-1, 2))) * rotation
+        return torch.view_as_real(turned).flatten(-2)
+
     @staticmethod
     def rotate(u: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
         """Rotate each pair (a, b) of the last axis of u (..., n, dim) by its angle."""
@@ -124,13 +136,14 @@ def banded_attention(
     band: torch.Tensor,
     window: int,
     tile: int | None = None,
+    scale: float = 1.0,
 ) -> torch.Tensor:
     """The same function as :func:`dense_band_attention`, evaluated over the band only.
 
     Queries go in tiles of ``tile`` frames (one attention call per tile, not per frame); each tile
     attends only to the keys from ``window`` frames before it to ``window`` frames after it, so
-    memory and work grow linearly with T. q, k, v: (..., h, T, d) with q already scaled and
-    rotated; band: (h, 2·window + 1).
+    memory and work grow linearly with T. q, k, v: (..., h, T, d) rotated, q multiplied by
+    ``scale`` inside the kernel (1: already scaled); band: (h, 2·window + 1).
     """
     lead, frames = q.shape[:-3], q.shape[-2]
     # 4-D inputs and a 4-D mask: the fused CPU/CUDA kernels accept nothing else
@@ -138,7 +151,7 @@ def banded_attention(
     tile = tile or max(window, 32)
     if frames <= tile + 2 * window:
         mask = _band_mask(band, window, frames, frames, 0).to(q.dtype)[None]
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=1.0)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scale)
     else:
         parts = []
         for start in range(0, frames, tile):
@@ -147,7 +160,7 @@ def banded_attention(
             mask = _band_mask(band, window, stop - start, hi - lo, lo - start).to(q.dtype)[None]
             parts.append(
                 F.scaled_dot_product_attention(
-                    q[:, :, start:stop], k[:, :, lo:hi], v[:, :, lo:hi], attn_mask=mask, scale=1.0
+                    q[:, :, start:stop], k[:, :, lo:hi], v[:, :, lo:hi], attn_mask=mask, scale=scale
                 )
             )
         out = torch.cat(parts, dim=-2)
@@ -177,26 +190,52 @@ class TemporalAttention(nn.Module):
     def forward(self, x: torch.Tensor, pos_bias: TemporalBias) -> torch.Tensor:
         """x (..., T, dim) → (..., T, dim)."""
         *lead, frames, _ = x.shape
-        qkv = self.to_qkv(x).view(*lead, frames, 3, self.heads, self.dim_head).movedim(-4, -2)
-        q, k, v = qkv.unbind(dim=-4)
-        cos, sin = self.rotary_emb.cos_sin(frames, x.device)
-        rot = cos.shape[-1]
-        q = q * self.scale
-        if rot == self.dim_head:
-            q = RotaryEmbedding.rotate(q, cos, sin)
-            k = RotaryEmbedding.rotate(k, cos, sin)
-        else:
-            q = torch.cat((RotaryEmbedding.rotate(q[..., :rot], cos, sin), q[..., rot:]), dim=-1)
-            k = torch.cat((RotaryEmbedding.rotate(k[..., :rot], cos, sin), k[..., rot:]), dim=-1)
+        qkv = self.to_qkv(x).view(*lead, frames, 3, self.heads, self.dim_head)
         if self.impl == "dense":
             if pos_bias.dense is None:
                 raise ValueError(
                     "dense temporal attention needs the dense bias (RelativePositionBias(dense=True))"
                 )
+            q, k, v = self._reference_qkv(qkv)
             out = dense_band_attention(q, k, v, pos_bias.dense)
         else:
-            out = banded_attention(q, k, v, pos_bias.band, pos_bias.window)
+            q, k, v = self._rotated_qkv(qkv)
+            out = banded_attention(q, k, v, pos_bias.band, pos_bias.window, scale=self.scale)
         return self.to_out(out.movedim(-3, -2).reshape(*lead, frames, -1))
+
+    def _reference_qkv(self, qkv: torch.Tensor, scaled: bool = True) -> tuple[torch.Tensor, ...]:
+        """q·scale (unless not ``scaled``), q and k rotated pairwise with cos/sin tables as the
+        reference does; (..., h, T, d) each."""
+        q, k, v = qkv.movedim(-4, -2).unbind(dim=-4)
+        frames = q.shape[-2]
+        cos, sin = self.rotary_emb.cos_sin(frames, q.device)
+        rot = cos.shape[-1]
+        if scaled:
+            q = q * self.scale
+        if rot == self.dim_head:
+            return RotaryEmbedding.rotate(q, cos, sin), RotaryEmbedding.rotate(k, cos, sin), v
+        q = torch.cat((RotaryEmbedding.rotate(q[..., :rot], cos, sin), q[..., rot:]), dim=-1)
+        k = torch.cat((RotaryEmbedding.rotate(k[..., :rot], cos, sin), k[..., rot:]), dim=-1)
+        return q, k, v
+
+    def _rotated_qkv(self, qkv: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """q and k rotated together by one complex product (scale left to the attention kernel).
+
+        Complex tensors exist for float32/float64 only; reduced precision takes the cos/sin path.
+        """
+        if qkv.dtype not in (torch.float32, torch.float64):
+            return self._reference_qkv(qkv, scaled=False)
+        frames = qkv.shape[-4]
+        rotation = self.rotary_emb.rotation(frames, qkv.device)[:, None, None, :]  # (T, 1, 1, rot/2)
+        rot = rotation.shape[-1] * 2
+        qk = qkv[..., :2, :, :]
+        if rot == self.dim_head:
+            qk = RotaryEmbedding.rotate_complex(qk, rotation)
+        else:
+            turned = RotaryEmbedding.rotate_complex(qk[..., :rot], rotation)
+            qk = torch.cat((turned, qk[..., rot:]), dim=-1)
+        q, k = qk.movedim(-4, -2).unbind(dim=-4)
+        return q, k, qkv[..., 2, :, :].movedim(-3, -2)
 
 
 class AlongFrames(nn.Module):

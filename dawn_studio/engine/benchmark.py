@@ -1,0 +1,496 @@
+"""Measuring the pipeline: time, frames per second and peak memory of every stage on one device.
+
+Used by ``dawn-studio bench``. The networks come from a model folder (real or tiny set) or are
+built at their published widths with random weights (the time of a network does not depend on
+its values). With ``baseline`` the reference implementation's computation is timed beside ours:
+dense masked T×T temporal attention, the 275-channel first convolution over every frame, and one
+LFG call per frame that re-encodes the portrait. The baseline is slow, so only a few denoiser
+steps and frames of it are timed and the totals extrapolated linearly (every DDIM step and every
+per-frame render costs the same); the report says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import datetime as _dt
+import os
+import platform
+import resource
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from ..device import ComputeDevice, resolve_device
+from ..networks import a2v, lfg
+from ..networks.a2v import DDIMStep, FlowSequence, NoiseSource
+from ..networks.pbnet import BLINK, POSE, TINY_BLINK, TINY_POSE, PBNet
+from ..stages.export import FPS, ExportSettings, export_video
+from ..stages.motion import PortraitState, generate_raw_motion
+from .models import (
+    HUBERT_FOLDER,
+    PORTRAIT_FOLDER,
+    ModelCache,
+    autocast,
+    precision_name,
+    published_architecture,
+    resolve_precision,
+    tiny_architecture,
+)
+from .render import to_uint8_frames
+
+WeightSource = Literal["store", "random", "tiny"]
+SPEECH_RATE = 16_000
+#: Denoiser evaluations and per-frame renders timed for the reference path before extrapolating.
+BASELINE_STEPS = 2
+BASELINE_FRAMES = 10
+
+
+class BenchmarkError(RuntimeError):
+    """The benchmark cannot run as asked; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    """What to measure. ``weights``: "store" reads ``models`` (a real or tiny model folder);
+    "random" builds the published widths, "tiny" the tiny test widths, both with random weights."""
+
+    resolution: int = 128
+    frames: int = 200
+    steps: int = 20
+    device: str = "auto"
+    precision: str = "auto"
+    weights: WeightSource = "random"
+    models: Path | None = None
+    portrait: Path | None = None
+    baseline: bool = False
+    baseline_steps: int = BASELINE_STEPS
+    baseline_frames: int = BASELINE_FRAMES
+    seed: int = 1234
+
+    def __post_init__(self) -> None:
+        if self.resolution not in (128, 256):
+            raise BenchmarkError(f"resolution must be 128 or 256, got {self.resolution}")
+        if self.frames < 1:
+            raise BenchmarkError(f"frames must be at least 1, got {self.frames}")
+        if not 1 <= self.steps <= 999:
+            raise BenchmarkError(f"steps must be from 1 to 999, got {self.steps}")
+        if self.baseline_steps < 1 or self.baseline_frames < 1:
+            raise BenchmarkError("the baseline needs at least one step and one frame")
+        if self.weights not in ("store", "random", "tiny"):
+            raise BenchmarkError(f"weights must be 'store', 'random' or 'tiny', not {self.weights!r}")
+        if self.weights == "store" and self.models is None:
+            raise BenchmarkError("weights='store' needs a model folder")
+
+
+@dataclass
+class StageTiming:
+    """One stage: wall time, how many video frames it produced, and the peak memory while it ran."""
+
+    name: str
+    seconds: float
+    frames: int
+    peak_memory_bytes: int | None = None
+    note: str = ""
+
+    @property
+    def fps(self) -> float | None:
+        return self.frames / self.seconds if self.frames and self.seconds > 0 else None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["fps"] = self.fps
+        return data
+
+
+@dataclass
+class BenchReport:
+    """Everything one benchmark run measured; ``to_dict()`` is the JSON written by the command."""
+
+    settings: BenchSettings
+    device: dict[str, Any]
+    memory_kind: str
+    stages: list[StageTiming] = field(default_factory=list)
+    diffusion_step_seconds: list[float] = field(default_factory=list)
+    baseline: list[StageTiming] = field(default_factory=list)
+    date: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+
+    def stage(self, name: str, stages: list[StageTiming] | None = None) -> StageTiming | None:
+        return next((s for s in (self.stages if stages is None else stages) if s.name == name), None)
+
+    def generation_seconds(self, stages: list[StageTiming] | None = None) -> float:
+        """Diffusion + rendering: the part of the pipeline the reference's slowness is in."""
+        return sum(s.seconds for s in (self.stages if stages is None else stages)
+                   if s.name in ("diffusion", "render"))
+
+    def speedups(self) -> dict[str, float]:
+        """Reference-path time ÷ our time, per stage and for diffusion + rendering."""
+        result: dict[str, float] = {}
+        for ours in self.stages:
+            ref = self.stage(ours.name, self.baseline)
+            if ref is not None and ours.seconds > 0:
+                result[ours.name] = ref.seconds / ours.seconds
+        if self.baseline and self.generation_seconds() > 0:
+            result["generation"] = self.generation_seconds(self.baseline) / self.generation_seconds()
+        return result
+
+    def to_dict(self) -> dict[str, Any]:
+        settings = asdict(self.settings)
+        settings["models"] = None if self.settings.models is None else str(self.settings.models)
+        settings["portrait"] = None if self.settings.portrait is None else str(self.settings.portrait)
+        peak = [s.peak_memory_bytes for s in self.stages if s.peak_memory_bytes is not None]
+        return {
+            "tool": "dawn-studio bench",
+            "date": self.date,
+            "device": self.device,
+            "settings": settings,
+            "memory_kind": self.memory_kind,
+            "stages": [s.to_dict() for s in self.stages],
+            "diffusion_step_seconds": self.diffusion_step_seconds,
+            "generation_seconds": self.generation_seconds(),
+            "peak_memory_bytes": max(peak) if peak else None,
+            "baseline": {
+                "description": BASELINE_DESCRIPTION,
+                "stages": [s.to_dict() for s in self.baseline],
+                "generation_seconds": self.generation_seconds(self.baseline),
+            } if self.baseline else None,
+            "speedup": self.speedups(),
+        }
+
+
+BASELINE_DESCRIPTION = (
+    "reference computation path, reimplemented here: dense masked T×T temporal attention, the "
+    "first convolution over all 275 channels of every frame, one LFG forward_with_flow per frame "
+    "(portrait re-encoded each time); float32. Speech, motion, portrait and compose run the same "
+    "code as ours and are not repeated."
+)
+
+
+# ---- memory ------------------------------------------------------------------------------------
+def cpu_model_name() -> str:
+    """The CPU's marketing name (from /proc/cpuinfo where there is one)."""
+    with contextlib.suppress(OSError):
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def _libc_trim() -> None:
+    """Give freed heap pages back to the OS (glibc), so a stage's RSS peak is its own."""
+    name = ctypes.util.find_library("c")
+    if name and platform.system() == "Linux":
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(name).malloc_trim(0)
+
+
+def _status_bytes(key: str) -> int | None:
+    with contextlib.suppress(OSError):
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) * 1024
+    return None
+
+
+class MemoryProbe:
+    """Peak memory of a stretch of work on one device.
+
+    CUDA: ``max_memory_allocated`` (reset per stage). MPS: driver memory at the end of the stage
+    (there is no peak counter). CPU: the process's peak resident set (VmHWM, reset per stage
+    through /proc/self/clear_refs; else the whole-process ``ru_maxrss``).
+    """
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self._resettable = False
+        if device.type == "cuda":
+            self.kind = "CUDA max_memory_allocated"
+        elif device.type == "mps":
+            self.kind = "MPS driver_allocated_memory at stage end"
+        else:
+            self._resettable = self._reset_rss_peak()
+            self.kind = ("CPU peak resident set (VmHWM, reset per stage)" if self._resettable
+                         else "CPU peak resident set of the process (ru_maxrss)")
+
+    @staticmethod
+    def _reset_rss_peak() -> bool:
+        try:
+            with open("/proc/self/clear_refs", "w", encoding="ascii") as handle:
+                handle.write("5")
+        except OSError:
+            return False
+        return _status_bytes("VmHWM") is not None
+
+    def reset(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats(self.device)
+        elif self.device.type == "cpu":
+            _libc_trim()
+            if self._resettable:
+                self._reset_rss_peak()
+
+    def peak(self) -> int | None:
+        if self.device.type == "cuda":
+            return int(torch.cuda.max_memory_allocated(self.device))
+        if self.device.type == "mps":
+            return int(torch.mps.driver_allocated_memory())
+        if self._resettable:
+            return _status_bytes("VmHWM")
+        scale = 1 if platform.system() == "Darwin" else 1024
+        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * scale
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+# ---- the run -----------------------------------------------------------------------------------
+@dataclass
+class _Networks:
+    video: a2v.FlowDiffusion
+    speech: Any | None  # HubertEncoder
+    pose: PBNet | None
+    blink: PBNet | None
+    portrait: Any | None  # PortraitModels
+
+
+class _Recorder:
+    """Times stages into a list, with the memory probe reset around each."""
+
+    def __init__(self, device: torch.device, probe: MemoryProbe, log: Callable[[str], None]) -> None:
+        self.device = device
+        self.probe = probe
+        self.log = log
+
+    @contextlib.contextmanager
+    def stage(self, into: list[StageTiming], name: str, frames: int, note: str = "") -> Iterator[StageTiming]:
+        timing = StageTiming(name, 0.0, frames, None, note)
+        self.probe.reset()
+        started = time.perf_counter()
+        yield timing
+        _synchronize(self.device)
+        timing.seconds = time.perf_counter() - started
+        timing.peak_memory_bytes = self.probe.peak()
+        into.append(timing)
+        fps = f", {timing.fps:.1f} frames/s" if timing.fps else ""
+        self.log(f"  {name}: {timing.seconds:.2f} s{fps}" + (f" ({timing.note})" if timing.note else ""))
+
+
+def device_description(device: ComputeDevice) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "label": device.label, "torch_device": device.torch_device, "torch": torch.__version__,
+        "cpu": cpu_model_name(), "cpu_cores": os.cpu_count(), "threads": torch.get_num_threads(),
+    }
+    if device.kind == "cuda":
+        props = torch.cuda.get_device_properties(torch.device(device.torch_device))
+        info["gpu"] = props.name
+        info["gpu_memory_bytes"] = int(props.total_memory)
+    return info
+
+
+def _load_networks(settings: BenchSettings, device: torch.device) -> _Networks:
+    if settings.weights == "store":
+        assert settings.models is not None
+        cache = ModelCache(settings.models)
+        video = cache.video(settings.resolution, device)
+        speech = cache.speech(device, torch.float32) if (settings.models / HUBERT_FOLDER).is_dir() else None
+        try:
+            pose, blink = cache.motion(device)
+        except (OSError, RuntimeError, ValueError):
+            pose = blink = None
+        portrait = None
+        if settings.portrait is not None and (settings.models / PORTRAIT_FOLDER).is_dir():
+            portrait = cache.portrait(device)
+        return _Networks(video, speech, pose, blink, portrait)
+    from ..stages.audio import HUBERT_LARGE_CONFIG, TINY_HUBERT_CONFIG, HubertEncoder, build_hubert
+    from ..stages.audio.hubert_model import default_feature_extractor
+
+    tiny = settings.weights == "tiny"
+    architecture = (tiny_architecture if tiny else published_architecture)(settings.resolution)
+    hubert_config = TINY_HUBERT_CONFIG if tiny else HUBERT_LARGE_CONFIG
+    audio_dim = int(hubert_config["hidden_size"])
+    pose_config, blink_config = (TINY_POSE, TINY_BLINK) if tiny else (POSE, BLINK)
+    torch.manual_seed(settings.seed)
+    generator = lfg.LatentFlowGenerator(architecture.lfg).generator.eval()
+    video = a2v.FlowDiffusion(architecture.a2v, generator=generator).eval().to(device)
+    hubert = build_hubert(hubert_config).eval().to(device)
+    speech = HubertEncoder(hubert, default_feature_extractor(SPEECH_RATE), None)
+    pose = PBNet(replace(pose_config, audio_dim=audio_dim)).eval().to(device)
+    blink = PBNet(replace(blink_config, audio_dim=audio_dim)).eval().to(device)
+    return _Networks(video, speech, pose, blink, None)
+
+
+def run_benchmark(settings: BenchSettings, log: Callable[[str], None] = lambda _line: None) -> BenchReport:
+    """Run every stage once on ``settings.device`` and return the measurements."""
+    compute = resolve_device(settings.device)
+    device = torch.device(compute.torch_device)
+    dtype = resolve_precision(settings.precision, compute.kind)
+    probe = MemoryProbe(device)
+    report = BenchReport(settings, device_description(compute) | {"precision": precision_name(dtype)}, probe.kind)
+    rec = _Recorder(device, probe, log)
+    frames = settings.frames
+    log(f"dawn-studio bench: {frames} frames at {settings.resolution}², {settings.steps} steps, "
+        f"{compute.label}, {precision_name(dtype)}, {settings.weights} weights")
+
+    with rec.stage(report.stages, "load", 0, f"{settings.weights} weights"):
+        nets = _load_networks(settings, device)
+    model = nets.video
+    size = model.config.image_size
+    rng = torch.Generator().manual_seed(settings.seed)
+
+    portrait_rgb, crop = None, None
+    image = torch.rand(1, 3, size, size, generator=rng)
+    bbox = torch.tensor([[size * 0.3, size * 0.7, size * 0.25, size * 0.75, size, size]]).unsqueeze(-1)
+    state = PortraitState.fallback()
+    if nets.portrait is not None and settings.portrait is not None:
+        from ..stages.portrait import analyse_portrait, load_portrait, portrait_tensor
+
+        with rec.stage(report.stages, "portrait", 1, "decode + face detection + 3DDFA"):
+            photo = load_portrait(settings.portrait)
+            face = analyse_portrait(photo, nets.portrait, output_size=settings.resolution).face(0)
+        portrait_rgb, crop = photo.rgb, face.crop
+        image = torch.from_numpy(portrait_tensor(photo.rgb, face.crop))
+        bbox = torch.from_numpy(np.asarray(face.init_eye_bbox(), np.float32)[0, 2:8])[None, :, None]
+        state = PortraitState.from_preprocessing(face.init_pose(), face.init_eye_bbox())
+    image = image.to(device)
+
+    audio_dim = model.config.unet.audio_dim
+    features = None
+    if nets.speech is not None:
+        from ..stages.audio import extract_speech_features
+
+        samples = (np.random.default_rng(settings.seed).standard_normal(frames * SPEECH_RATE // FPS) * 0.1)
+        with rec.stage(report.stages, "speech", frames, f"HuBERT on {frames / FPS:.2f} s of audio"):
+            features = extract_speech_features(nets.speech, samples.astype(np.float32)).features
+        if features.shape != (frames, audio_dim):
+            log(f"  (speech features are {features.shape}; the video model takes ({frames}, {audio_dim}), "
+                "so random features of that shape drive the next stages)")
+            features = None
+    if features is None:
+        features = torch.randn(frames, audio_dim, generator=rng).numpy()
+
+    if nets.pose is not None and nets.blink is not None and nets.pose.config.audio_dim == audio_dim:
+        with rec.stage(report.stages, "motion", frames, "PBNet pose + blink"):
+            motion = generate_raw_motion(nets.pose, nets.blink, features, state, seed=settings.seed)
+        pose_seq, blink_seq = motion.pose.T.copy(), motion.blink.T.copy()
+    else:
+        pose_seq = np.tile(state.pose[:, None], (1, frames)).astype(np.float32)
+        blink_seq = np.tile(state.blink[:, None], (1, frames)).astype(np.float32)
+
+    audio = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32))[None].to(device)
+    pose = torch.from_numpy(pose_seq.astype(np.float32))[None].to(device)
+    eye = torch.from_numpy(blink_seq.astype(np.float32))[None].to(device)
+    init_pose = torch.from_numpy(np.concatenate([state.pose, [0.0]]).astype(np.float32))[None].to(device)
+    init_eye = torch.from_numpy(state.blink.astype(np.float32))[None].to(device)
+
+    step_marks: list[float] = []
+    with torch.inference_mode(), autocast(device, dtype):
+        with rec.stage(report.stages, "diffusion", frames, f"{settings.steps} DDIM steps") as timing:
+            cond = model.condition(audio, pose, eye, init_pose, init_eye)
+            image_cond = model.image_condition(image, bbox.to(device))
+            step_marks.append(time.perf_counter())
+
+            def on_step(_step: DDIMStep) -> None:
+                _synchronize(device)
+                step_marks.append(time.perf_counter())
+
+            pred = model.diffusion.sample(image_cond, cond, noise=NoiseSource.seeded(settings.seed),
+                                          sampling_timesteps=settings.steps, on_step=on_step)
+            timing.note += f", {settings.steps} × {(step_marks[-1] - step_marks[0]) / settings.steps:.2f} s"
+        grid_dim = model.config.unet.out_grid_dim
+        flows = FlowSequence(pred[:, :grid_dim].float(), ((pred[:, grid_dim:] + 1) * 0.5).float())
+        report.diffusion_step_seconds = [b - a for a, b in zip(step_marks[:-1], step_marks[1:], strict=True)]
+
+        generator = model.generator
+        assert generator is not None
+        with rec.stage(report.stages, "render", frames, "LFG, portrait encoded once, chunked frames"):
+            rendered = lfg.render_frames(generator, image, flows.grid, flows.occlusion, output_device="cpu")
+    video = rendered.frames.float()
+
+    with rec.stage(report.stages, "compose", frames, "uint8 + paste-back + H.264 encode"):
+        crops = to_uint8_frames(video)
+        stream: Any = crops
+        if portrait_rgb is not None and crop is not None:
+            from ..stages.portrait import paste_back
+
+            stream = paste_back(crops, portrait_rgb, crop)
+        with tempfile.TemporaryDirectory(prefix="dawn-bench-") as folder:
+            export_video(stream, frames, Path(folder) / "bench.mp4",
+                         settings=ExportSettings(quality=20, preset="veryfast"))
+
+    if settings.baseline:
+        _run_baseline(settings, report, rec, model, image, image_cond, cond, flows, log)
+    return report
+
+
+def _run_baseline(settings: BenchSettings, report: BenchReport, rec: _Recorder, model: a2v.FlowDiffusion,
+                  image: torch.Tensor, image_cond: torch.Tensor, cond: torch.Tensor, flows: FlowSequence,
+                  log: Callable[[str], None]) -> None:
+    """The reference's computation for the same inputs, timed on a few steps and frames."""
+    device = image.device
+    frames = settings.frames
+    unet = model.diffusion.denoise_fn
+    k = min(settings.baseline_steps, settings.steps)
+    log(f"reference path (dense attention, full first convolution, per-frame LFG), "
+        f"{k} of {settings.steps} steps and {min(settings.baseline_frames, frames)} of {frames} frames timed:")
+    x = torch.randn((1, unet.config.noise_channels, frames, *image_cond.shape[-2:]), device=device)
+    every_frame = image_cond.float().expand(-1, -1, frames, -1, -1).contiguous()
+    time_index = torch.full((1,), model.diffusion.config.timesteps // 2, device=device, dtype=torch.long)
+    unet.set_temporal_attention("dense")
+    try:
+        with torch.inference_mode():
+            with rec.stage(report.baseline, "diffusion", frames) as timing:
+                started = time.perf_counter()
+                for _ in range(k):
+                    unet(x, every_frame, time_index, cond.float())
+                _synchronize(device)
+                per_step = (time.perf_counter() - started) / k
+            timing.note = f"{k} denoiser steps timed ({per_step:.2f} s each), extrapolated to {settings.steps}"
+            timing.seconds = per_step * settings.steps
+    finally:
+        unet.set_temporal_attention(model.config.unet.temporal_attention)
+    # The stage() context logged the measured part; say the extrapolated total too.
+    log(f"  diffusion (reference, extrapolated): {report.baseline[-1].seconds:.2f} s")
+
+    generator = model.generator
+    assert generator is not None
+    n = min(settings.baseline_frames, frames)
+    grid = lfg.rendering.as_frame_flows(flows.grid)
+    occlusion = lfg.rendering.as_frame_occlusions(flows.occlusion)
+    with torch.inference_mode():
+        with rec.stage(report.baseline, "render", frames) as timing:
+            started = time.perf_counter()
+            for i in range(n):
+                generator.forward_with_flow(image, grid[i : i + 1], occlusion[i : i + 1])["prediction"].cpu()
+            _synchronize(device)
+            per_frame = (time.perf_counter() - started) / n
+        timing.note = f"{n} per-frame calls timed ({per_frame * 1000:.0f} ms each), extrapolated to {frames}"
+        timing.seconds = per_frame * frames
+    log(f"  render (reference, extrapolated): {timing.seconds:.2f} s")
+
+
+__all__ = [
+    "BASELINE_DESCRIPTION",
+    "BenchReport",
+    "BenchSettings",
+    "BenchmarkError",
+    "MemoryProbe",
+    "StageTiming",
+    "cpu_model_name",
+    "device_description",
+    "run_benchmark",
+]

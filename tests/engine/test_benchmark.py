@@ -1,0 +1,108 @@
+"""``dawn-studio bench`` and the measuring code behind it, on tiny networks (no timing assertions)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from dawn_studio.cli import main
+from dawn_studio.engine.benchmark import BenchmarkError, BenchSettings, MemoryProbe, run_benchmark
+from dawn_studio.engine.models import autocast, precision_name, resolve_precision
+
+STAGES = ["load", "speech", "motion", "diffusion", "render", "compose"]
+
+
+def _check_stage(stage: dict, frames: int) -> None:
+    assert stage["seconds"] > 0
+    assert stage["peak_memory_bytes"] is None or stage["peak_memory_bytes"] > 0
+    if stage["frames"]:
+        assert stage["frames"] == frames
+        assert stage["fps"] == pytest.approx(frames / stage["seconds"])
+    else:
+        assert stage["fps"] is None
+
+
+def test_bench_command_writes_consistent_json(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    code = main(["bench", "--tiny", "--frames", "12", "--steps", "3", "--baseline", "--baseline-steps", "1",
+                 "--baseline-frames", "2", "--json", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "diffusion + render" in printed and "reference path" in printed
+    data = json.loads(out.read_text())
+    assert data["tool"] == "dawn-studio bench"
+    assert data["settings"]["frames"] == 12 and data["settings"]["weights"] == "tiny"
+    assert data["device"]["torch_device"] == "cpu" and data["device"]["precision"] == "float32"
+    assert data["device"]["cpu"] and data["device"]["threads"] >= 1
+    assert [s["name"] for s in data["stages"]] == STAGES
+    for stage in data["stages"]:
+        _check_stage(stage, 12)
+    steps = data["diffusion_step_seconds"]
+    assert len(steps) == 3 and all(s > 0 for s in steps)
+    diffusion = next(s for s in data["stages"] if s["name"] == "diffusion")
+    assert sum(steps) <= diffusion["seconds"]
+    generation = sum(s["seconds"] for s in data["stages"] if s["name"] in ("diffusion", "render"))
+    assert data["generation_seconds"] == pytest.approx(generation)
+    assert data["peak_memory_bytes"] == max(s["peak_memory_bytes"] for s in data["stages"])
+
+    baseline = data["baseline"]
+    assert "dense" in baseline["description"]
+    assert [s["name"] for s in baseline["stages"]] == ["diffusion", "render"]
+    for stage in baseline["stages"]:
+        _check_stage(stage, 12)
+        assert "extrapolated" in stage["note"]
+    assert data["speedup"]["generation"] == pytest.approx(baseline["generation_seconds"] / generation)
+    assert set(data["speedup"]) == {"diffusion", "render", "generation"}
+
+
+def test_bench_with_a_model_folder_times_portrait_analysis(tiny_store, portrait_path):
+    settings = BenchSettings(frames=6, steps=2, weights="store", models=tiny_store, portrait=portrait_path)
+    lines: list[str] = []
+    report = run_benchmark(settings, lines.append)
+    names = [s.name for s in report.stages]
+    assert names == ["load", "portrait", "speech", "motion", "diffusion", "render", "compose"]
+    assert report.baseline == [] and report.to_dict()["baseline"] is None
+    assert any("portrait" in line for line in lines)
+
+
+def test_bench_refuses_bad_settings(capsys, tmp_path):
+    with pytest.raises(BenchmarkError, match="frames"):
+        BenchSettings(frames=0)
+    with pytest.raises(BenchmarkError, match="model folder"):
+        BenchSettings(weights="store")
+    assert main(["bench", "--tiny", "--frames", "0"]) == 2
+    assert "frames must be at least 1" in capsys.readouterr().err
+    assert main(["bench", "--models", str(tmp_path / "missing")]) == 2
+    assert main(["bench", "--tiny", "--portrait", str(tmp_path / "face.jpg")]) == 2
+
+
+def test_precision_setting():
+    assert resolve_precision("auto", "cpu") == torch.float32
+    assert resolve_precision("auto", "cuda") == torch.float32
+    assert resolve_precision("bfloat16", "cpu") == torch.bfloat16
+    assert precision_name(resolve_precision("float16", "cuda")) == "float16"
+    with pytest.raises(ValueError, match="Precision must be one of"):
+        resolve_precision("int8", "cpu")
+    with autocast(torch.device("cpu"), torch.bfloat16):
+        assert torch.mm(torch.ones(2, 2), torch.ones(2, 2)).dtype == torch.bfloat16
+    with autocast(torch.device("cpu"), torch.float32):
+        assert torch.mm(torch.ones(2, 2), torch.ones(2, 2)).dtype == torch.float32
+
+
+def test_bfloat16_bench_runs_reduced_precision():
+    report = run_benchmark(BenchSettings(frames=5, steps=2, weights="tiny", precision="bfloat16"))
+    assert report.device["precision"] == "bfloat16"
+    assert report.stage("diffusion") is not None
+
+
+def test_cpu_memory_probe_sees_a_new_peak():
+    probe = MemoryProbe(torch.device("cpu"))
+    probe.reset()
+    before = probe.peak()
+    block = torch.ones(64 * 2**20 // 4)  # 64 MiB touched
+    after = probe.peak()
+    del block
+    assert before is not None and after is not None
+    assert after >= before + 48 * 2**20
