@@ -45,6 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="denoiser steps of the reference path actually timed (default 2)")
     parser.add_argument("--baseline-frames", type=int, default=10, metavar="K",
                         help="per-frame renders of the reference path actually timed (default 10)")
+    parser.add_argument("--compare-float32", action="store_true",
+                        help="with --precision bfloat16/float16: rerun in float32 and report flow error and PSNR")
     parser.add_argument("--seed", type=int, default=1234, help="seed of the random inputs and weights")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the measurements as JSON")
     parser.add_argument("--quiet", "-q", action="store_true", help="only the summary table")
@@ -57,7 +59,7 @@ def settings_from_args(args: argparse.Namespace) -> BenchSettings:
         resolution=args.resolution, frames=args.frames, steps=args.steps, device=args.device,
         precision=args.precision, weights=weights, models=args.models, portrait=args.portrait,
         baseline=args.baseline, baseline_steps=args.baseline_steps, baseline_frames=args.baseline_frames,
-        seed=args.seed,
+        compare_float32=args.compare_float32, seed=args.seed,
     )
 
 
@@ -89,6 +91,8 @@ def summary(report: BenchReport) -> str:
         line += (f"; reference path {report.generation_seconds(report.baseline):.2f} s "
                  f"(extrapolated), {speedups.get('generation', 0):.2f}× faster")
     lines.append(line)
+    if report.precision_deviation:
+        lines.append("against float32: " + ", ".join(f"{k} {v:.4g}" for k, v in report.precision_deviation.items()))
     return "\n".join(lines)
 
 

@@ -73,6 +73,7 @@ class BenchSettings:
     baseline: bool = False
     baseline_steps: int = BASELINE_STEPS
     baseline_frames: int = BASELINE_FRAMES
+    compare_float32: bool = False
     seed: int = 1234
 
     def __post_init__(self) -> None:
@@ -120,6 +121,7 @@ class BenchReport:
     stages: list[StageTiming] = field(default_factory=list)
     diffusion_step_seconds: list[float] = field(default_factory=list)
     baseline: list[StageTiming] = field(default_factory=list)
+    precision_deviation: dict[str, float] | None = None
     date: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
 
     def stage(self, name: str, stages: list[StageTiming] | None = None) -> StageTiming | None:
@@ -162,6 +164,7 @@ class BenchReport:
                 "generation_seconds": self.generation_seconds(self.baseline),
             } if self.baseline else None,
             "speedup": self.speedups(),
+            "precision_deviation": self.precision_deviation,
         }
 
 
@@ -420,6 +423,8 @@ def run_benchmark(settings: BenchSettings, log: Callable[[str], None] = lambda _
         with rec.stage(report.stages, "render", frames, "LFG, portrait encoded once, chunked frames"):
             rendered = lfg.render_frames(generator, image, flows.grid, flows.occlusion, output_device="cpu")
     video = rendered.frames.float()
+    # engine.render.to_uint8_frames scales a float32 input in place; keep the frames for the comparison
+    kept_video = video.clone() if settings.compare_float32 else video
 
     with rec.stage(report.stages, "compose", frames, "uint8 + paste-back + H.264 encode"):
         crops = to_uint8_frames(video)
@@ -432,9 +437,52 @@ def run_benchmark(settings: BenchSettings, log: Callable[[str], None] = lambda _
             export_video(stream, frames, Path(folder) / "bench.mp4",
                          settings=ExportSettings(quality=20, preset="veryfast"))
 
+    if settings.compare_float32 and dtype != torch.float32:
+        report.precision_deviation = _compare_with_float32(settings, model, image, cond, bbox.to(device), flows,
+                                                           kept_video, dtype, log)
     if settings.baseline:
         _run_baseline(settings, report, rec, model, image, image_cond, cond, flows, log)
     return report
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Peak signal-to-noise ratio in dB of images in [0, 1] (inf when identical)."""
+    mse = float(((a.float().clamp(0, 1) - b.float().clamp(0, 1)) ** 2).mean())
+    return float("inf") if mse == 0 else 10.0 * float(np.log10(1.0 / mse))
+
+
+def _compare_with_float32(settings: BenchSettings, model: a2v.FlowDiffusion, image: torch.Tensor,
+                          cond: torch.Tensor, bbox: torch.Tensor, flows: FlowSequence, video: torch.Tensor,
+                          dtype: torch.dtype, log: Callable[[str], None]) -> dict[str, float]:
+    """How far the reduced-precision flows and frames are from the float32 path on the same inputs.
+
+    Flow error is in output-image pixels (grid positions span the image's side over [-1, 1]);
+    ``frames_psnr_db`` compares the whole reduced path, ``render_only_psnr_db`` the reduced
+    rendering of the float32 flows.
+    """
+    log("float32 reference for the precision comparison (same inputs and noise):")
+    generator = model.generator
+    assert generator is not None
+    with torch.inference_mode():
+        image_cond = model.image_condition(image, bbox)
+        pred = model.diffusion.sample(image_cond, cond.float(), noise=NoiseSource.seeded(settings.seed),
+                                      sampling_timesteps=settings.steps)
+        grid_dim = model.config.unet.out_grid_dim
+        exact = FlowSequence(pred[:, :grid_dim], (pred[:, grid_dim:] + 1) * 0.5)
+        exact_video = lfg.render_frames(generator, image, exact.grid, exact.occlusion, output_device="cpu").frames
+        with autocast(image.device, dtype):
+            render_only = lfg.render_frames(generator, image, exact.grid, exact.occlusion,
+                                            output_device="cpu").frames
+    pixels = (flows.grid.float() - exact.grid).abs() * (model.config.image_size / 2)
+    result = {
+        "flow_error_mean_px": float(pixels.mean()),
+        "flow_error_max_px": float(pixels.max()),
+        "occlusion_error_mean": float((flows.occlusion.float() - exact.occlusion).abs().mean()),
+        "frames_psnr_db": psnr(video, exact_video.float()),
+        "render_only_psnr_db": psnr(render_only, exact_video.float()),
+    }
+    log("  " + ", ".join(f"{k} {v:.4g}" for k, v in result.items()))
+    return result
 
 
 def _run_baseline(settings: BenchSettings, report: BenchReport, rec: _Recorder, model: a2v.FlowDiffusion,
