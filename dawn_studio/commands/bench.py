@@ -1,4 +1,4 @@
-"""``dawn-studio bench``: time every stage of a generation on this machine, with peak memory and JSON output."""
+"""``dawn-studio bench``: time every stage of a generation on this machine, with peak memory and JSON."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "depend on the values). --baseline also times the reference implementation's computation path on a "
         "few steps and frames and extrapolates it.",
     )
-    parser.add_argument("--resolution", type=int, choices=(128, 256), default=128, help="image size (default 128)")
+    parser.add_argument("--resolution", type=int, choices=(128, 256), default=128,
+                        help="image size (default 128)")
     parser.add_argument("--frames", type=int, default=200, metavar="N", help="video frames, 25 per second "
                         "(default 200 = 8 s)")
     parser.add_argument("--steps", type=int, default=20, metavar="N", help="DDIM steps (default 20)")
@@ -46,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--baseline-frames", type=int, default=10, metavar="K",
                         help="per-frame renders of the reference path actually timed (default 10)")
     parser.add_argument("--compare-float32", action="store_true",
-                        help="with --precision bfloat16/float16: rerun in float32 and report flow error and PSNR")
+                        help="with bfloat16/float16: rerun in float32, report flow error and PSNR")
     parser.add_argument("--seed", type=int, default=1234, help="seed of the random inputs and weights")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the measurements as JSON")
     parser.add_argument("--quiet", "-q", action="store_true", help="only the summary table")
@@ -74,7 +75,8 @@ def summary(report: BenchReport) -> str:
     lines = [
         f"{data['device']['label']} ({data['device']['cpu']}, {data['device']['threads']} threads), "
         f"{data['device']['precision']}, torch {data['device']['torch']}, {data['date']}",
-        f"{s.frames} frames at {s.resolution}², {s.steps} steps, {s.weights} weights; memory: {report.memory_kind}",
+        f"{s.frames} frames at {s.resolution}², {s.steps} steps, {s.weights} weights; "
+        f"memory: {report.memory_kind}",
         f"{'stage':<10} {'seconds':>9} {'frames/s':>9} {'peak mem':>10}"
         + (f" {'reference s':>12} {'speed-up':>9}" if report.baseline else ""),
     ]
@@ -92,13 +94,15 @@ def summary(report: BenchReport) -> str:
                  f"(extrapolated), {speedups.get('generation', 0):.2f}× faster")
     lines.append(line)
     if report.precision_deviation:
-        lines.append("against float32: " + ", ".join(f"{k} {v:.4g}" for k, v in report.precision_deviation.items()))
+        deviation = report.precision_deviation.items()
+        lines.append("against float32: " + ", ".join(f"{k} {v:.4g}" for k, v in deviation))
     return "\n".join(lines)
 
 
 def run_bench(args: argparse.Namespace) -> int:
     if args.portrait is not None and not args.models:
-        print("Error: --portrait needs --models (face detection needs the real 3DDFA weights)", file=sys.stderr)
+        print("Error: --portrait needs --models (face detection needs the real 3DDFA weights)",
+              file=sys.stderr)
         return EXIT_USAGE
     if args.portrait is not None and not args.portrait.is_file():
         print(f"Error: the portrait {args.portrait} does not exist", file=sys.stderr)

@@ -122,7 +122,8 @@ class BenchReport:
     diffusion_step_seconds: list[float] = field(default_factory=list)
     baseline: list[StageTiming] = field(default_factory=list)
     precision_deviation: dict[str, float] | None = None
-    date: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    date: str = field(
+        default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
 
     def stage(self, name: str, stages: list[StageTiming] | None = None) -> StageTiming | None:
         return next((s for s in (self.stages if stages is None else stages) if s.name == name), None)
@@ -169,10 +170,11 @@ class BenchReport:
 
 
 BASELINE_DESCRIPTION = (
-    "reference computation path, reimplemented here: dense masked T×T temporal attention, the "
-    "first convolution over all 275 channels of every frame, one LFG forward_with_flow per frame "
-    "(portrait re-encoded each time); float32. Speech, motion, portrait and compose run the same "
-    "code as ours and are not repeated."
+    "reference computation path, reimplemented here: dense masked T×T temporal attention with "
+    "cos/sin rotary, the first convolution over all 275 channels of every frame, separate LayerNorm "
+    "mean/variance passes, per-attention query projections and the two-key softmax in the "
+    "cross-attentions, one LFG forward_with_flow per frame (portrait re-encoded each time); float32. "
+    "Speech, motion, portrait and compose run the same code as ours and are not repeated."
 )
 
 
@@ -343,7 +345,8 @@ def run_benchmark(settings: BenchSettings, log: Callable[[str], None] = lambda _
     device = torch.device(compute.torch_device)
     dtype = resolve_precision(settings.precision, compute.kind)
     probe = MemoryProbe(device)
-    report = BenchReport(settings, device_description(compute) | {"precision": precision_name(dtype)}, probe.kind)
+    described = device_description(compute) | {"precision": precision_name(dtype)}
+    report = BenchReport(settings, described, probe.kind)
     rec = _Recorder(device, probe, log)
     frames = settings.frames
     log(f"dawn-studio bench: {frames} frames at {settings.resolution}², {settings.steps} steps, "
@@ -438,8 +441,8 @@ def run_benchmark(settings: BenchSettings, log: Callable[[str], None] = lambda _
                          settings=ExportSettings(quality=20, preset="veryfast"))
 
     if settings.compare_float32 and dtype != torch.float32:
-        report.precision_deviation = _compare_with_float32(settings, model, image, cond, bbox.to(device), flows,
-                                                           kept_video, dtype, log)
+        report.precision_deviation = _compare_with_float32(
+            settings, model, image, cond, bbox.to(device), flows, kept_video, dtype, log)
     if settings.baseline:
         _run_baseline(settings, report, rec, model, image, image_cond, cond, flows, log)
     return report
@@ -469,7 +472,8 @@ def _compare_with_float32(settings: BenchSettings, model: a2v.FlowDiffusion, ima
                                       sampling_timesteps=settings.steps)
         grid_dim = model.config.unet.out_grid_dim
         exact = FlowSequence(pred[:, :grid_dim], (pred[:, grid_dim:] + 1) * 0.5)
-        exact_video = lfg.render_frames(generator, image, exact.grid, exact.occlusion, output_device="cpu").frames
+        exact_video = lfg.render_frames(generator, image, exact.grid, exact.occlusion,
+                                        output_device="cpu").frames
         with autocast(image.device, dtype):
             render_only = lfg.render_frames(generator, image, exact.grid, exact.occlusion,
                                             output_device="cpu").frames
@@ -493,12 +497,13 @@ def _run_baseline(settings: BenchSettings, report: BenchReport, rec: _Recorder, 
     frames = settings.frames
     unet = model.diffusion.denoise_fn
     k = min(settings.baseline_steps, settings.steps)
-    log(f"reference path (dense attention, full first convolution, per-frame LFG), "
-        f"{k} of {settings.steps} steps and {min(settings.baseline_frames, frames)} of {frames} frames timed:")
+    log(f"reference path (dense attention, full first convolution, reference formulations, per-frame LFG), "
+        f"{k} of {settings.steps} steps and {min(settings.baseline_frames, frames)} of {frames} "
+        "frames timed:")
     x = torch.randn((1, unet.config.noise_channels, frames, *image_cond.shape[-2:]), device=device)
     every_frame = image_cond.float().expand(-1, -1, frames, -1, -1).contiguous()
     time_index = torch.full((1,), model.diffusion.config.timesteps // 2, device=device, dtype=torch.long)
-    unet.set_temporal_attention("dense")
+    unet.set_formulation("reference")
     try:
         with torch.inference_mode():
             with rec.stage(report.baseline, "diffusion", frames) as timing:
@@ -507,10 +512,11 @@ def _run_baseline(settings: BenchSettings, report: BenchReport, rec: _Recorder, 
                     unet(x, every_frame, time_index, cond.float())
                 _synchronize(device)
                 per_step = (time.perf_counter() - started) / k
-            timing.note = f"{k} denoiser steps timed ({per_step:.2f} s each), extrapolated to {settings.steps}"
+            timing.note = (f"{k} denoiser steps timed ({per_step:.2f} s each), "
+                           f"extrapolated to {settings.steps}")
             timing.seconds = per_step * settings.steps
     finally:
-        unet.set_temporal_attention(model.config.unet.temporal_attention)
+        unet.set_formulation("fast")
     # The stage() context logged the measured part; say the extrapolated total too.
     log(f"  diffusion (reference, extrapolated): {report.baseline[-1].seconds:.2f} s")
 

@@ -15,10 +15,14 @@ import torch
 from ..device import ComputeDevice
 
 FPS = 25
-#: Peak working memory per frame of one float32 diffusion step (measured with ``dawn-studio bench``,
-#: banded temporal attention), plus what rendering and the models need regardless of length.
-BYTES_PER_FRAME = {128: 12 * 2**20, 256: 48 * 2**20}
-FIXED_BYTES = {128: 1 * 2**30, 256: 2 * 2**30}
+#: Peak working memory per frame of one float32 diffusion step, plus what the loaded models and the
+#: runtime need regardless of length. Calibrated with ``dawn-studio bench --steps 1`` (CPU peak
+#: resident set during the diffusion step, all models loaded, banded temporal attention): at 128²
+#: 2670 / 3344 / 3950 / 5675 MiB for 50 / 100 / 200 / 400 frames, i.e. 8.6 MiB per frame over about
+#: 2.2 GiB (docs/performance.md); rounded up here. 256² is the 128² figure scaled by the 4× latent
+#: area (not measured; the rendering peak is below the diffusion peak at both sizes).
+BYTES_PER_FRAME = {128: 9 * 2**20, 256: 36 * 2**20}
+FIXED_BYTES = {128: 9 * 2**28, 256: 5 * 2**29}
 #: Leave this share of the free memory to the rest of the system.
 HEADROOM = 0.85
 

@@ -115,3 +115,21 @@ def test_cpu_memory_probe_sees_a_new_peak():
     del block
     assert before is not None and after is not None
     assert after >= before + 48 * 2**20
+
+
+def test_memory_check_is_linear_in_frames_and_names_the_longest_clip():
+    from dawn_studio.device import ComputeDevice
+    from dawn_studio.engine.memory import ClipTooLongError, check_fits, max_frames, required_bytes
+
+    for resolution in (128, 256):
+        per_frame = required_bytes(101, resolution) - required_bytes(100, resolution)
+        assert per_frame > 0
+        growth = required_bytes(400, resolution) - required_bytes(200, resolution)
+        assert growth == pytest.approx(200 * per_frame, abs=2)
+    assert required_bytes(200, 256) > required_bytes(200, 128)
+    free = 8 * 2**30
+    fits = max_frames(128, free)
+    cpu = ComputeDevice("cpu", "CPU")
+    check_fits(fits, 128, cpu, free=free)
+    with pytest.raises(ClipTooLongError, match=f"at most {fits / 25:.1f} s"):
+        check_fits(fits + 50, 128, cpu, free=free)

@@ -36,7 +36,9 @@ WINDOW = 4
 FRAME_COUNTS = [1, 3, WINDOW, WINDOW + 1, 2 * WINDOW, 2 * WINDOW + 1, 2 * WINDOW + 2, 39, 40, 41, 97]
 
 
-def reference_cross_attention(attention: CrossAttention, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+def reference_cross_attention(
+    attention: CrossAttention, x: torch.Tensor, context: torch.Tensor
+) -> torch.Tensor:
     """The reference's formulation: normalised q and both keys, softmax over (null, context)."""
     n, length, _ = x.shape
     h, d = attention.heads, attention.dim_head
@@ -91,7 +93,8 @@ def test_shared_query_projection_block_equals_three_separate_attentions():
         def attend(attention, mlp, part):
             return reference_cross_attention(attention, queries, mlp(part).reshape(b * frames, -1))
 
-        hc = attend(block.cross_attn_pose, block.pose_mlp, pose) + attend(block.cross_attn_aud, block.audio_mlp, audio)
+        hc = attend(block.cross_attn_pose, block.pose_mlp, pose)
+        hc = hc + attend(block.cross_attn_aud, block.audio_mlp, audio)
         hc = hc + attend(block.cross_attn_eye, block.eye_mlp, eye)
         hc = hc.reshape(b, frames, size, size, -1).permute(0, 4, 1, 2, 3)
         scale, shift = block.time_mlp(t)[:, :, None, None, None].chunk(2, dim=1)
@@ -139,10 +142,18 @@ def test_whole_unet_banded_equals_dense(frames):
     time = torch.tensor([321])
     with torch.no_grad():
         banded = unet(x, image_cond, time, cond)
+        every_frame = image_cond.expand(-1, -1, frames, -1, -1).contiguous()
         unet.set_temporal_attention("dense")
         # the reference also convolved the constant channels of every frame
-        dense = unet(x, image_cond.expand(-1, -1, frames, -1, -1).contiguous(), time, cond)
+        dense = unet(x, every_frame, time, cond)
+        unet.set_formulation("reference")
+        reference = unet(x, every_frame, time, cond)
+        unet.set_formulation("fast")
+        again = unet(x, image_cond, time, cond)
     torch.testing.assert_close(banded, dense, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(banded, reference, rtol=1e-4, atol=1e-4)
+    assert torch.equal(banded, again)
+    assert unet.config.temporal_attention == "banded"
 
 
 def test_reduced_precision_takes_the_real_rotation_and_stays_close():
@@ -168,7 +179,7 @@ def _conformance_helpers():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", fixture_params("unet"))
-def test_unet_fixture_banded_and_dense_agree_with_the_reference(path):
+def test_unet_fixture_fast_and_reference_formulations_agree_with_the_reference(path):
     helpers = _conformance_helpers()
     fixture = load_fixture(path)
     config = fixture["config"]
@@ -184,6 +195,9 @@ def test_unet_fixture_banded_and_dense_agree_with_the_reference(path):
         for impl in ("banded", "dense"):
             unet.set_temporal_attention(impl)
             outputs[impl] = unet.forward_with_cond_scale(x_noisy, fea, time, cond, scale)
+        unet.set_formulation("reference")
+        outputs["reference"] = unet.forward_with_cond_scale(x_noisy, fea, time, cond, scale)
     for out in outputs.values():
         assert_entry(fixture, "out", out)
     torch.testing.assert_close(outputs["banded"], outputs["dense"], rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(outputs["banded"], outputs["reference"], rtol=1e-4, atol=1e-4)

@@ -46,6 +46,23 @@ class CrossAttention(nn.Module):
         """x (N, L, dim), context (N, context_dim) → (N, L, out_dim)."""
         return self.attend(self.to_q(self.norm(x)), context)
 
+    def reference_forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        """The reference's formulation (normalised q and both keys, softmax over the two), kept as
+        the benchmark's baseline; the same function as :meth:`forward`."""
+        n, length, _ = x.shape
+        h, d = self.heads, self.dim_head
+        q = self.to_q(self.norm(x)).view(n, length, h, d)
+        k_ctx, v_ctx = self.to_kv(context).view(n, 2, h, d).unbind(dim=1)
+        k_null, v_null = self.null_kv.unbind(dim=0)
+        q = F.normalize(q, dim=-1) * self.q_scale
+        k_ctx = F.normalize(k_ctx, dim=-1) * self.k_scale
+        k_null = F.normalize(k_null, dim=-1) * self.k_scale
+        sim_null = torch.einsum("nlhd,d->nlh", q, k_null) * self.scale
+        sim_ctx = torch.einsum("nlhd,nhd->nlh", q, k_ctx) * self.scale
+        attn = torch.stack((sim_null, sim_ctx), dim=-1).softmax(dim=-1, dtype=torch.float32).to(q.dtype)
+        out = attn[..., 0:1] * v_null + attn[..., 1:2] * v_ctx[:, None]
+        return self.to_out(out.reshape(n, length, h * d))
+
     def query_weight(self) -> torch.Tensor:
         """``to_q`` with the input LayerNorm's gain folded in: to_q(ln(x)·g) = ln(x) @ (W·g)ᵀ."""
         return self.to_q.weight * self.norm.g
@@ -110,6 +127,21 @@ class ConditionedResnetBlock(nn.Module):
         self.block2 = ConvBlock(dim_out, dim_out, groups)
         self.res_conv = nn.Conv3d(dim, dim_out, 1) if dim != dim_out else nn.Identity()
 
+    #: True: each cross-attention normalises and projects the queries itself, as the reference does.
+    reference = False
+
+    def _reference_conditioning(
+        self, tokens: torch.Tensor, audio: torch.Tensor, pose: torch.Tensor, eye: torch.Tensor
+    ) -> torch.Tensor:
+        n = tokens.shape[0]
+
+        def attend(attention: CrossAttention, mlp: nn.Module, part: torch.Tensor) -> torch.Tensor:
+            return attention.reference_forward(tokens, mlp(part).reshape(n, -1))
+
+        hc = attend(self.cross_attn_pose, self.pose_mlp, pose)
+        hc = hc + attend(self.cross_attn_aud, self.audio_mlp, audio)
+        return hc + attend(self.cross_attn_eye, self.eye_mlp, eye)
+
     def forward(
         self,
         x: torch.Tensor,
@@ -124,6 +156,10 @@ class ConditionedResnetBlock(nn.Module):
         scale, shift = self.time_mlp(time_emb)[:, :, None, None, None].chunk(2, dim=1)
         audio, pose, eye = cond.split(self.split, dim=-1)
         tokens = x.permute(0, 2, 3, 4, 1).reshape(b * frames, height * width, -1)
+        if self.reference:
+            hc = self._reference_conditioning(tokens, audio, pose, eye)
+            hc = hc.reshape(b, frames, height, width, -1).permute(0, 4, 1, 2, 3)
+            return self.block2(hc + self.block1(x, (scale, shift))) + self.res_conv(x)
         attentions = (self.cross_attn_pose, self.cross_attn_aud, self.cross_attn_eye)
         # one shared normalisation (the gains are folded into the weights) and one projection
         normed = F.layer_norm(tokens, tokens.shape[-1:], eps=1e-5 if tokens.dtype == torch.float32 else 1e-3)

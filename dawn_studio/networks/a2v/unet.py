@@ -8,6 +8,7 @@ audio/pose/eye condition. The frame count is read from the inputs; nothing about
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -15,7 +16,7 @@ from torch import nn
 
 from .conditioning import ConditionedResnetBlock
 from .config import TemporalAttentionImpl, UnetConfig
-from .layers import PreNorm, Residual, SinusoidalTimeEmbedding, downsample, upsample
+from .layers import ChannelLayerNorm, PreNorm, Residual, SinusoidalTimeEmbedding, downsample, upsample
 from .spatial_attention import AlongPositions, SpatialAttention, SpatialLinearAttention
 from .temporal_attention import AlongFrames, RelativePositionBias, RotaryEmbedding, TemporalAttention
 
@@ -26,6 +27,7 @@ class Unet3D(nn.Module):
     def __init__(self, config: UnetConfig) -> None:
         super().__init__()
         self.config = config
+        self._configured_temporal_attention = config.temporal_attention
         c = config
         dims = [c.dim, *(c.dim * m for m in c.dim_mults)]
         in_out = list(zip(dims[:-1], dims[1:], strict=True))
@@ -114,6 +116,19 @@ class Unet3D(nn.Module):
         for module in self.modules():
             if isinstance(module, TemporalAttention):
                 module.impl = impl
+
+    def set_formulation(self, formulation: Literal["fast", "reference"]) -> None:
+        """"reference": the reference implementation's way of computing the same function — dense
+        masked temporal attention, separate LayerNorm passes, per-attention query projections and
+        the two-key softmax — the benchmark's baseline. "fast": the configured temporal attention
+        (banded by default) and the fused forms."""
+        if formulation not in ("fast", "reference"):
+            raise ValueError(f"formulation must be 'fast' or 'reference', not {formulation!r}")
+        reference = formulation == "reference"
+        self.set_temporal_attention("dense" if reference else self._configured_temporal_attention)
+        for module in self.modules():
+            if isinstance(module, ChannelLayerNorm | ConditionedResnetBlock):
+                module.reference = reference
 
     def _init_conv(self, x_noisy: torch.Tensor, image_cond: torch.Tensor) -> torch.Tensor:
         """init_conv(cat(x_noisy, image_cond)) as two convolutions, the constant part once per frame it has.

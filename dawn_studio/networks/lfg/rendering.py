@@ -14,8 +14,10 @@ import torch
 from ...progress import CancelToken, StepCallback, check_cancel, report
 from .generator import Generator
 
-#: Memory a CPU render may use for decoder activations (a conservative default for laptops).
-CPU_RENDER_BUDGET_BYTES = 1 << 30
+#: Memory a CPU render may use for decoder activations. Small on purpose: on a CPU, chunks whose
+#: activations stay in cache are fastest (100 frames at 128² on 2 cores: 5.2 s one frame per
+#: call, 5.8 s at 4, 7.3 s at 16, 9.8 s at 64; see docs/performance.md), so this gives 1–2 frames.
+CPU_RENDER_BUDGET_BYTES = 96 << 20
 #: Share of the free accelerator memory a render may use.
 DEVICE_MEMORY_SHARE = 0.5
 #: Activations alive at once while decoding, as a multiple of the encoded maps' size.
