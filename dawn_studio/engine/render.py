@@ -13,7 +13,7 @@ from ..progress import CancelToken, StepCallback
 
 def to_uint8_frames(video: torch.Tensor) -> np.ndarray:
     """(T, 3, S, S) floats in [0, 1] → (T, S, S, 3) uint8, truncating like the reference (B12)."""
-    clipped = video.detach().float().clamp_(0.0, 1.0).mul_(255.0)
+    clipped = video.detach().float().clamp(0.0, 1.0) * 255.0  # not in place: the caller keeps its tensor
     return clipped.to(torch.uint8).permute(0, 2, 3, 1).contiguous().cpu().numpy()
 
 
