@@ -131,3 +131,14 @@ def test_unload_models_frees_them(studio, qtbot, speech_2s):
     studio.free_memory_action.trigger()
     assert studio.engine.models.loaded() == []
     assert "unloaded" in studio.window.statusBar().currentMessage()
+
+
+def test_moving_controls_changes_the_job_and_is_autosaved(studio, qtbot, speech_2s):
+    load_inputs(studio, qtbot, speech_2s)
+    studio.controls.head_motion_slider.slider.setValue(40)
+    studio.controls.blink_slider.slider.setValue(0)
+    studio.controls.still_head_check.setChecked(False)
+    job = studio.current_job()
+    assert job.motion.head_motion == pytest.approx(0.4) and job.motion.blink_strength == 0.0
+    qtbot.waitUntil(studio.autosave_path.is_file, timeout=5_000)
+    assert Job.load(studio.autosave_path).motion.head_motion == pytest.approx(0.4)
