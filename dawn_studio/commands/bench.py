@@ -6,11 +6,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..engine.benchmark import BenchmarkError, BenchReport, BenchSettings, run_benchmark
 from ..engine.job import PRECISIONS
-from ..engine.models import ModelLoadError
-from ..networks.checkpoint import CheckpointError
+
+if TYPE_CHECKING:  # the benchmark pulls in every network: imported only when the command runs
+    from ..engine.benchmark import BenchReport, BenchSettings
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -55,6 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def settings_from_args(args: argparse.Namespace) -> BenchSettings:
+    from ..engine.benchmark import BenchSettings
+
     weights = "store" if args.models else "tiny" if args.tiny else "random"
     return BenchSettings(
         resolution=args.resolution, frames=args.frames, steps=args.steps, device=args.device,
@@ -100,6 +103,10 @@ def summary(report: BenchReport) -> str:
 
 
 def run_bench(args: argparse.Namespace) -> int:
+    from ..engine.benchmark import BenchmarkError, run_benchmark
+    from ..engine.models import ModelLoadError
+    from ..networks.checkpoint import CheckpointError
+
     if args.portrait is not None and not args.models:
         print("Error: --portrait needs --models (face detection needs the real 3DDFA weights)",
               file=sys.stderr)
