@@ -85,6 +85,7 @@ class Studio(QObject):
         self.portrait_panel = PortraitPanel(self._analyse)
         self.audio_panel = AudioPanel()
         self.controls = ControlsPanel(window.settings.store)
+        self.analysis_resolution = self.controls.resolution()
         self.motion_view = MotionView()
         self.preview = PreviewPlayer()
         window.set_central(self.preview)
@@ -217,7 +218,8 @@ class Studio(QObject):
         if not (self.store.root / "3ddfa").is_dir():
             raise PortraitError("Face analysis needs the 3DDFA model files — open Models ▸ Manage Models… "
                                 "to download or import them.")
-        portrait, analysis, _cached = self.engine.analyse(path, self.controls.resolution(), "face")
+        # Runs on the panel's worker thread: read plain values, never widgets.
+        portrait, analysis, _cached = self.engine.analyse(path, self.analysis_resolution, "face")
         return portrait, analysis
 
     def open_portrait(self, path: str, face_index: int = 0) -> None:
@@ -261,6 +263,7 @@ class Studio(QObject):
         self._schedule_autosave()
 
     def _controls_changed(self) -> None:
+        self.analysis_resolution = self.controls.resolution()
         self._schedule_autosave()
         if self.motion_override is None and self.result is not None:
             self.window.statusBar().showMessage("Settings changed — Generate to see them", 3000)
