@@ -43,6 +43,8 @@ from .render import render_frames
 log = logging.getLogger(__name__)
 
 EventSink = Callable[[ProgressEvent], None]
+#: The full-photo preview clip is scaled to this longer side: quick to encode, sharp enough on screen.
+PREVIEW_MAX_SIDE = 1280
 PIPELINE = ["load", "portrait", "speech", "motion", "diffusion", "render", "compose"]
 
 
@@ -282,7 +284,8 @@ class Engine:
             settings = ExportSettings(quality=20, preset="veryfast")
             export_video(result.frames, result.num_frames, folder / "crop.mp4", audio=result.track,
                          sample_rate=result.track_rate, settings=settings, progress=progress(0), cancel=cancel)
-            export_video(result.full_frames(), result.num_frames, folder / "full.mp4", audio=result.track,
+            export_video(fit_within(result.full_frames(), PREVIEW_MAX_SIDE), result.num_frames, folder / "full.mp4",
+                         audio=result.track,
                          sample_rate=result.track_rate, settings=settings,
                          progress=progress(result.num_frames), cancel=cancel)
         except BaseException:
@@ -303,6 +306,20 @@ class Engine:
         """Drop loaded models (they reload on the next job) and cached results."""
         self.models.release()
         self.cache.clear()
+
+
+def fit_within(frames: Iterator[np.ndarray], max_side: int) -> Iterator[np.ndarray]:
+    """Frames scaled down (never up) so their longer side is at most ``max_side``, even-sized."""
+    import cv2
+
+    for frame in frames:
+        height, width = frame.shape[:2]
+        scale = max_side / max(height, width)
+        if scale >= 1.0:
+            yield frame
+            continue
+        size = (max(2, int(width * scale) // 2 * 2), max(2, int(height * scale) // 2 * 2))
+        yield cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
 
 
 def _trimmed(samples: np.ndarray, rate: int, start_s: float, end_s: float | None) -> np.ndarray:

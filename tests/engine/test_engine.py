@@ -86,3 +86,13 @@ def test_export_crop_and_full(engine, portrait_path, speech_2s, tmp_path):
     crop = engine.export(result, tmp_path / "crop.webm", ExportSettings(format="webm"), full_frame=False)
     full = engine.export(result, tmp_path / "full.gif", ExportSettings(format="gif"))
     assert crop.stat().st_size > 0 and full.stat().st_size > 0
+
+
+def test_full_photo_preview_is_scaled_for_quick_encoding():
+    from dawn_studio.engine.engine import fit_within
+
+    big = np.zeros((3000, 4001, 3), np.uint8)
+    small = np.zeros((480, 640, 3), np.uint8)
+    scaled = list(fit_within(iter([big, small]), 1280))
+    assert scaled[0].shape == (958, 1280, 3), "longer side 1280, sides even, aspect kept"
+    assert scaled[1] is small, "never scaled up"
