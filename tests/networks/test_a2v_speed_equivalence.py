@@ -25,7 +25,10 @@ from support.conformance import (
 
 from dawn_studio.networks.a2v import TINY, GaussianDiffusion, Unet3D
 from dawn_studio.networks.a2v.conditioning import ConditionedResnetBlock, CrossAttention
+from dawn_studio.networks.a2v.layers import PreNorm
+from dawn_studio.networks.a2v.spatial_attention import AlongPositions, SpatialAttention
 from dawn_studio.networks.a2v.temporal_attention import (
+    AlongFrames,
     RelativePositionBias,
     RotaryEmbedding,
     TemporalAttention,
@@ -201,3 +204,25 @@ def test_unet_fixture_fast_and_reference_formulations_agree_with_the_reference(p
         assert_entry(fixture, "out", out)
     torch.testing.assert_close(outputs["banded"], outputs["dense"], rtol=1e-4, atol=1e-4)
     torch.testing.assert_close(outputs["banded"], outputs["reference"], rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("along", ["frames", "positions"])
+def test_prenorm_on_tokens_equals_norm_then_regroup(along):
+    """PreNorm normalising the regrouped tokens (one layout copy) equals the reference's norm-then-fn."""
+    torch.manual_seed(11)
+    dim, frames = 16, 7
+    if along == "frames":
+        bias = RelativePositionBias(4, 32, 32, WINDOW)
+        inner = AlongFrames(TemporalAttention(dim, RotaryEmbedding(8), heads=4, dim_head=8))
+    else:
+        bias = None
+        inner = AlongPositions(SpatialAttention(dim, heads=4, dim_head=8))
+    block = PreNorm(dim, inner).eval()
+    _randomise(block, 5)
+    x = torch.randn(2, dim, frames, 4, 6)
+    kwargs = {} if bias is None else {"pos_bias": bias(frames, x.device)}
+    with torch.no_grad():
+        fast = block(x, **kwargs)
+        block.norm.reference = True
+        reference = block(x, **kwargs)
+    torch.testing.assert_close(fast, reference, rtol=1e-5, atol=1e-5)

@@ -26,8 +26,11 @@ class ChannelLayerNorm(nn.Module):
             var = x.var(dim=1, unbiased=False, keepdim=True)
             return (x - mean) / (var + self.eps).sqrt() * self.gamma
         # (x − mean_c) / sqrt(var_c + eps) · gamma, with the fused kernel over a channels-last view
-        normed = F.layer_norm(x.movedim(1, -1), (x.shape[1],), eps=self.eps).movedim(-1, 1)
-        return normed * self.gamma
+        return self.normalize_last(x.movedim(1, -1)).movedim(-1, 1)
+
+    def normalize_last(self, tokens: torch.Tensor) -> torch.Tensor:
+        """The same normalisation of tokens (..., C) with the channels last; gamma applied in the kernel."""
+        return F.layer_norm(tokens, tokens.shape[-1:], self.gamma.view(-1).to(tokens.dtype), None, self.eps)
 
 
 class LastAxisLayerNorm(nn.Module):
@@ -46,7 +49,11 @@ class LastAxisLayerNorm(nn.Module):
 
 
 class PreNorm(nn.Module):
-    """``fn(norm(x))``; keys ``norm.gamma`` and ``fn.*``."""
+    """``fn(norm(x))``; keys ``norm.gamma`` and ``fn.*``.
+
+    When ``fn`` regroups x into channels-last tokens (it has ``forward_normed``), the norm runs on
+    those tokens, saving a layout copy and a pass over the activations.
+    """
 
     def __init__(self, dim: int, fn: nn.Module) -> None:
         super().__init__()
@@ -54,6 +61,8 @@ class PreNorm(nn.Module):
         self.norm = ChannelLayerNorm(dim)
 
     def forward(self, x: torch.Tensor, **kwargs: object) -> torch.Tensor:
+        if not self.norm.reference and hasattr(self.fn, "forward_normed"):
+            return self.fn.forward_normed(x, self.norm.normalize_last, **kwargs)
         return self.fn(self.norm(x), **kwargs)
 
 
@@ -84,7 +93,7 @@ class ConvBlock(nn.Module):
         x = self.norm(self.proj(x))
         if scale_shift is not None:
             scale, shift = scale_shift
-            x = x * (scale + 1) + shift
+            x = torch.addcmul(shift, x, scale + 1)
         return F.silu(x)
 
 

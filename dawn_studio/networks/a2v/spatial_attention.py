@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -24,9 +26,10 @@ class SpatialLinearAttention(nn.Module):
         x = x.permute(0, 2, 1, 3, 4).reshape(b * frames, c, height, width)
         qkv = self.to_qkv(x).reshape(b * frames, 3, self.heads, self.dim_head, height * width)
         q, k, v = qkv.unbind(dim=1)
-        q = q.softmax(dim=-2) * self.scale
+        q = q.softmax(dim=-2)
         k = k.softmax(dim=-1)
-        context = torch.einsum("nhdp,nhep->nhde", k, v)
+        # the output is linear in q, so q's scale is applied to the small (d × e) context instead
+        context = torch.einsum("nhdp,nhep->nhde", k, v) * self.scale
         out = torch.einsum("nhde,nhdp->nhep", context, q)
         out = self.to_out(out.reshape(b * frames, -1, height, width))
         return out.reshape(b, frames, c, height, width).permute(0, 2, 1, 3, 4)
@@ -60,7 +63,15 @@ class AlongPositions(nn.Module):
         self.fn = fn
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_normed(x, None)
+
+    def forward_normed(
+        self, x: torch.Tensor, normalize: Callable[[torch.Tensor], torch.Tensor] | None
+    ) -> torch.Tensor:
+        """``fn`` of the tokens, first passed through ``normalize`` (over channels) when given."""
         b, c, frames, height, width = x.shape
         tokens = x.permute(0, 2, 3, 4, 1).reshape(b, frames, height * width, c)
+        if normalize is not None:
+            tokens = normalize(tokens)
         out = self.fn(tokens)
         return out.reshape(b, frames, height, width, c).permute(0, 4, 1, 2, 3)

@@ -9,6 +9,7 @@ baseline for equivalence tests and benchmarks.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -246,7 +247,18 @@ class AlongFrames(nn.Module):
         self.fn = fn
 
     def forward(self, x: torch.Tensor, pos_bias: TemporalBias) -> torch.Tensor:
+        return self.forward_normed(x, None, pos_bias=pos_bias)
+
+    def forward_normed(
+        self,
+        x: torch.Tensor,
+        normalize: Callable[[torch.Tensor], torch.Tensor] | None,
+        pos_bias: TemporalBias,
+    ) -> torch.Tensor:
+        """``fn`` of the tokens, first passed through ``normalize`` (over channels) when given."""
         b, c, frames, height, width = x.shape
         tokens = x.permute(0, 3, 4, 2, 1).reshape(b, height * width, frames, c)
+        if normalize is not None:
+            tokens = normalize(tokens)
         out = self.fn(tokens, pos_bias=pos_bias)
         return out.reshape(b, height, width, frames, c).permute(0, 4, 3, 1, 2)
