@@ -25,7 +25,7 @@ import numpy as np
 import soundfile as sf
 
 from .errors import AudioError
-from .levels import BlockLevel, block_level, dbfs
+from .levels import BlockLevel, block_level
 
 DEFAULT_MAX_DURATION_S = 30 * 60.0
 DEFAULT_SUBTYPE = "PCM_24"
@@ -119,20 +119,10 @@ class RecorderState(enum.Enum):
 
 
 @dataclass(frozen=True)
-class MeterReading:
+class MeterReading(BlockLevel):
     """Level since the previous reading: the highest peak and the RMS of the latest block."""
 
-    peak: float
-    rms: float
-    clipped: bool
-
-    @property
-    def peak_dbfs(self) -> float:
-        return dbfs(self.peak)
-
-    @property
-    def rms_dbfs(self) -> float:
-        return dbfs(self.rms)
+    clipped: bool = False
 
 
 @dataclass(frozen=True)
