@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from . import APP_NAME, __version__
+from . import APP_NAME, __version__, heap
 from .commands import COMMAND_MODULES
 from .logging_setup import configure_logging
 
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    heap.share_main_arena()  # before any thread exists: generation threads then reuse the main heap
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(verbose=args.verbose)

@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "step, rendering and encoding for a clip of --frames frames, and report frames per second and peak "
         "memory per stage. Without --models the networks are built with random weights (timing does not "
         "depend on the values). --baseline also times the reference implementation's computation path on a "
-        "few steps and frames and extrapolates it.",
+        "few steps and frames, in a separate process with default allocator settings, and extrapolates it.",
     )
     parser.add_argument("--resolution", type=int, choices=(128, 256), default=128,
                         help="image size (default 128)")
@@ -79,7 +79,8 @@ def summary(report: BenchReport) -> str:
         f"{data['device']['label']} ({data['device']['cpu']}, {data['device']['threads']} threads), "
         f"{data['device']['precision']}, torch {data['device']['torch']}, {data['date']}",
         f"{s.frames} frames at {s.resolution}², {s.steps} steps, {s.weights} weights; "
-        f"memory: {report.memory_kind}",
+        f"memory: {report.memory_kind}; freed memory kept in the heap: "
+        f"{'yes' if report.freed_memory_kept else 'no'}",
         f"{'stage':<10} {'seconds':>9} {'frames/s':>9} {'peak mem':>10}"
         + (f" {'reference s':>12} {'speed-up':>9}" if report.baseline else ""),
     ]

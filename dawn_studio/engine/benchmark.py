@@ -12,12 +12,13 @@ per-frame render costs the same); the report says so.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import datetime as _dt
+import json
 import os
 import platform
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -28,12 +29,14 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from .. import heap
 from ..device import ComputeDevice, resolve_device
 from ..networks import a2v, lfg
 from ..networks.a2v import DDIMStep, FlowSequence, NoiseSource
 from ..networks.pbnet import BLINK, POSE, TINY_BLINK, TINY_POSE, PBNet
 from ..stages.export import FPS, ExportSettings, export_video
 from ..stages.motion import PortraitState, generate_raw_motion
+from .memory import ClipTooLongError, check_fits
 from .models import (
     HUBERT_FOLDER,
     PORTRAIT_FOLDER,
@@ -122,6 +125,8 @@ class BenchReport:
     diffusion_step_seconds: list[float] = field(default_factory=list)
     baseline: list[StageTiming] = field(default_factory=list)
     precision_deviation: dict[str, float] | None = None
+    #: Whether diffusion and rendering ran with freed memory kept in the heap (dawn_studio.heap).
+    freed_memory_kept: bool = False
     date: str = field(
         default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
 
@@ -145,9 +150,7 @@ class BenchReport:
         return result
 
     def to_dict(self) -> dict[str, Any]:
-        settings = asdict(self.settings)
-        settings["models"] = None if self.settings.models is None else str(self.settings.models)
-        settings["portrait"] = None if self.settings.portrait is None else str(self.settings.portrait)
+        settings = _settings_dict(self.settings)
         peak = [s.peak_memory_bytes for s in self.stages if s.peak_memory_bytes is not None]
         return {
             "tool": "dawn-studio bench",
@@ -155,6 +158,7 @@ class BenchReport:
             "device": self.device,
             "settings": settings,
             "memory_kind": self.memory_kind,
+            "freed_memory_kept": self.freed_memory_kept,
             "stages": [s.to_dict() for s in self.stages],
             "diffusion_step_seconds": self.diffusion_step_seconds,
             "generation_seconds": self.generation_seconds(),
@@ -187,14 +191,6 @@ def cpu_model_name() -> str:
                 if line.startswith("model name"):
                     return line.split(":", 1)[1].strip()
     return platform.processor() or platform.machine()
-
-
-def _libc_trim() -> None:
-    """Give freed heap pages back to the OS (glibc), so a stage's RSS peak is its own."""
-    name = ctypes.util.find_library("c")
-    if name and platform.system() == "Linux":
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(name).malloc_trim(0)
 
 
 def _status_bytes(key: str) -> int | None:
@@ -241,7 +237,7 @@ class MemoryProbe:
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats(self.device)
         elif self.device.type == "cpu":
-            _libc_trim()
+            heap.return_freed_memory()  # so a stage's resident peak is its own
             if self._resettable:
                 self._reset_rss_peak()
 
@@ -403,8 +399,14 @@ def run_benchmark(settings: BenchSettings, log: Callable[[str], None] = lambda _
     init_pose = torch.from_numpy(np.concatenate([state.pose, [0.0]]).astype(np.float32))[None].to(device)
     init_eye = torch.from_numpy(state.blink.astype(np.float32))[None].to(device)
 
+    # the engine's memory decision: keep freed memory in the heap (CPU) when the larger peak fits
+    try:
+        report.freed_memory_kept = check_fits(frames, settings.resolution, compute)
+    except ClipTooLongError as exc:
+        log(f"  ({exc} Measured anyway, without keeping freed memory.)")
+        report.freed_memory_kept = False
     step_marks: list[float] = []
-    with torch.inference_mode(), autocast(device, dtype):
+    with torch.inference_mode(), autocast(device, dtype), heap.freed_memory_kept(report.freed_memory_kept):
         with rec.stage(report.stages, "diffusion", frames, f"{settings.steps} DDIM steps") as timing:
             cond = model.condition(audio, pose, eye, init_pose, init_eye)
             image_cond = model.image_condition(image, bbox.to(device))
@@ -444,7 +446,7 @@ def run_benchmark(settings: BenchSettings, log: Callable[[str], None] = lambda _
         report.precision_deviation = _compare_with_float32(
             settings, model, image, cond, bbox.to(device), flows, kept_video, dtype, log)
     if settings.baseline:
-        _run_baseline(settings, report, rec, model, image, image_cond, cond, flows, log)
+        _run_baseline(settings, report, image, image_cond, cond, flows, log)
     return report
 
 
@@ -489,27 +491,60 @@ def _compare_with_float32(settings: BenchSettings, model: a2v.FlowDiffusion, ima
     return result
 
 
-def _run_baseline(settings: BenchSettings, report: BenchReport, rec: _Recorder, model: a2v.FlowDiffusion,
-                  image: torch.Tensor, image_cond: torch.Tensor, cond: torch.Tensor, flows: FlowSequence,
-                  log: Callable[[str], None]) -> None:
-    """The reference's computation for the same inputs, timed on a few steps and frames."""
-    device = image.device
+def _run_baseline(settings: BenchSettings, report: BenchReport, image: torch.Tensor, image_cond: torch.Tensor,
+                  cond: torch.Tensor, flows: FlowSequence, log: Callable[[str], None]) -> None:
+    """Time the reference path in a fresh process with the system allocator's default settings.
+
+    Our process keeps freed memory in the heap during generation (:mod:`dawn_studio.heap`); the
+    reference does not, so its computation runs where it would run: in its own process, with the
+    same networks (same weights or seed) and the same inputs, passed through a temporary folder.
+    """
+    log(f"reference path (dense attention, full first convolution, reference formulations, per-frame LFG), "
+        f"{min(settings.baseline_steps, settings.steps)} of {settings.steps} steps and "
+        f"{min(settings.baseline_frames, settings.frames)} of {settings.frames} frames timed, "
+        "in a separate process with default allocator settings:")
+    with tempfile.TemporaryDirectory(prefix="dawn-bench-reference-") as name:
+        folder = Path(name)
+        child = replace(settings, portrait=None, baseline=False, compare_float32=False)
+        (folder / SETTINGS_FILE).write_text(json.dumps(_settings_dict(child)), encoding="utf-8")
+        torch.save({"image": image.cpu(), "image_cond": image_cond.float().cpu(), "cond": cond.float().cpu(),
+                    "grid": flows.grid.float().cpu(), "occlusion": flows.occlusion.float().cpu()},
+                   folder / INPUTS_FILE)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "GLIBC_TUNABLES"))}
+        process = subprocess.Popen([sys.executable, "-m", __name__, str(folder)], env=env, text=True,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        assert process.stdout is not None
+        output = []
+        for line in process.stdout:
+            output.append(line.rstrip("\n"))
+            log(output[-1])
+        if process.wait() != 0 or not (folder / RESULT_FILE).is_file():
+            raise BenchmarkError("the reference path failed in its process:\n" + "\n".join(output[-20:]))
+        stages = json.loads((folder / RESULT_FILE).read_text(encoding="utf-8"))
+    report.baseline.extend(StageTiming(s["name"], s["seconds"], s["frames"], s["peak_memory_bytes"], s["note"])
+                           for s in stages)
+
+
+def _time_reference_path(settings: BenchSettings, stages: list[StageTiming], rec: _Recorder,
+                         model: a2v.FlowDiffusion, inputs: dict[str, torch.Tensor],
+                         log: Callable[[str], None]) -> None:
+    """The reference's computation for the given inputs, timed on a few steps and frames."""
+    rec = _Recorder(rec.device, rec.probe, lambda _line: None)  # the lines below say what was extrapolated
+    device = next(model.parameters()).device
+    image, image_cond, cond = (inputs[k].to(device) for k in ("image", "image_cond", "cond"))
     frames = settings.frames
     unet = model.diffusion.denoise_fn
     k = min(settings.baseline_steps, settings.steps)
-    log(f"reference path (dense attention, full first convolution, reference formulations, per-frame LFG), "
-        f"{k} of {settings.steps} steps and {min(settings.baseline_frames, frames)} of {frames} "
-        "frames timed:")
     x = torch.randn((1, unet.config.noise_channels, frames, *image_cond.shape[-2:]), device=device)
-    every_frame = image_cond.float().expand(-1, -1, frames, -1, -1).contiguous()
+    every_frame = image_cond.expand(-1, -1, frames, -1, -1).contiguous()
     time_index = torch.full((1,), model.diffusion.config.timesteps // 2, device=device, dtype=torch.long)
     unet.set_formulation("reference")
     try:
         with torch.inference_mode():
-            with rec.stage(report.baseline, "diffusion", frames) as timing:
+            with rec.stage(stages, "diffusion", frames) as timing:
                 started = time.perf_counter()
                 for _ in range(k):
-                    unet(x, every_frame, time_index, cond.float())
+                    unet(x, every_frame, time_index, cond)
                 _synchronize(device)
                 per_step = (time.perf_counter() - started) / k
             timing.note = (f"{k} denoiser steps timed ({per_step:.2f} s each), "
@@ -517,16 +552,15 @@ def _run_baseline(settings: BenchSettings, report: BenchReport, rec: _Recorder, 
             timing.seconds = per_step * settings.steps
     finally:
         unet.set_formulation("fast")
-    # The stage() context logged the measured part; say the extrapolated total too.
-    log(f"  diffusion (reference, extrapolated): {report.baseline[-1].seconds:.2f} s")
+    log(f"  diffusion: {timing.note}: {timing.seconds:.2f} s")
 
     generator = model.generator
     assert generator is not None
     n = min(settings.baseline_frames, frames)
-    grid = lfg.rendering.as_frame_flows(flows.grid)
-    occlusion = lfg.rendering.as_frame_occlusions(flows.occlusion)
+    grid = lfg.rendering.as_frame_flows(inputs["grid"].to(device))
+    occlusion = lfg.rendering.as_frame_occlusions(inputs["occlusion"].to(device))
     with torch.inference_mode():
-        with rec.stage(report.baseline, "render", frames) as timing:
+        with rec.stage(stages, "render", frames) as timing:
             started = time.perf_counter()
             for i in range(n):
                 generator.forward_with_flow(image, grid[i : i + 1], occlusion[i : i + 1])["prediction"].cpu()
@@ -534,7 +568,37 @@ def _run_baseline(settings: BenchSettings, report: BenchReport, rec: _Recorder, 
             per_frame = (time.perf_counter() - started) / n
         timing.note = f"{n} per-frame calls timed ({per_frame * 1000:.0f} ms each), extrapolated to {frames}"
         timing.seconds = per_frame * frames
-    log(f"  render (reference, extrapolated): {timing.seconds:.2f} s")
+    log(f"  render: {timing.note}: {timing.seconds:.2f} s")
+
+
+SETTINGS_FILE = "settings.json"
+INPUTS_FILE = "inputs.pt"
+RESULT_FILE = "result.json"
+
+
+def _settings_dict(settings: BenchSettings) -> dict[str, Any]:
+    data = asdict(settings)
+    data["models"] = None if settings.models is None else str(settings.models)
+    data["portrait"] = None if settings.portrait is None else str(settings.portrait)
+    return data
+
+
+def _reference_process(folder: Path) -> None:
+    """Entry of the reference-path process: settings and inputs in ``folder``, timings written there."""
+    data = json.loads((folder / SETTINGS_FILE).read_text(encoding="utf-8"))
+    data["models"] = None if data["models"] is None else Path(data["models"])
+    data["portrait"] = None
+    settings = BenchSettings(**data)
+    inputs = torch.load(folder / INPUTS_FILE, weights_only=True)
+    device = torch.device(resolve_device(settings.device).torch_device)
+    nets = _load_networks(settings, device)  # all models loaded, as in the measured process
+
+    def log(line: str) -> None:
+        print(line, flush=True)
+
+    stages: list[StageTiming] = []
+    _time_reference_path(settings, stages, _Recorder(device, MemoryProbe(device), log), nets.video, inputs, log)
+    (folder / RESULT_FILE).write_text(json.dumps([asdict(s) for s in stages]), encoding="utf-8")
 
 
 __all__ = [
@@ -548,3 +612,7 @@ __all__ = [
     "device_description",
     "run_benchmark",
 ]
+
+
+if __name__ == "__main__":
+    _reference_process(Path(sys.argv[1]))

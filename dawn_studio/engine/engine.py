@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .. import heap
 from ..device import ComputeDevice, resolve_device
 from ..networks.a2v import DDIMStep, FlowSequence, NoiseSource
 from ..progress import Cancelled, CancelToken, StepCallback, check_cancel
@@ -204,7 +205,7 @@ class Engine:
         clip, cached = self.speech(job, device, tracker.step_callback("speech"), cancel)
         tracker.update("speech", 1, 1, cached=cached)
         t = lap("speech", t)
-        check_fits(clip.frames, job.resolution, device)
+        keep_freed = check_fits(clip.frames, job.resolution, device)
         check_cancel(cancel)
 
         state = PortraitState.from_preprocessing(face.init_pose(), face.init_eye_bbox())
@@ -226,7 +227,8 @@ class Engine:
             precision = autocast(torch_device, resolve_precision(job.precision, device.kind))
         except ValueError as exc:
             raise EngineError(str(exc)) from None
-        with precision:
+        # freed activations reused in the heap: fewer page faults on CPU, the heap given back after
+        with precision, heap.freed_memory_kept(keep_freed):
             flows = self._diffuse(model, job, image, clip, motion, face, tracker, cancel)
             t = lap("diffusion", t)
             frames = render_frames(model.generator, image, flows, progress=tracker.step_callback("render"),
@@ -306,6 +308,7 @@ class Engine:
         """Drop loaded models (they reload on the next job) and cached results."""
         self.models.release()
         self.cache.clear()
+        heap.return_freed_memory()
 
 
 def fit_within(frames: Iterator[np.ndarray], max_side: int) -> Iterator[np.ndarray]:

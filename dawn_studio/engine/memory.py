@@ -12,6 +12,7 @@ import os
 
 import torch
 
+from .. import heap
 from ..device import ComputeDevice
 
 FPS = 25
@@ -23,6 +24,10 @@ FPS = 25
 #: area (not measured; the rendering peak is below the diffusion peak at both sizes).
 BYTES_PER_FRAME = {128: 9 * 2**20, 256: 36 * 2**20}
 FIXED_BYTES = {128: 9 * 2**28, 256: 5 * 2**29}
+#: Per frame on CPU when freed memory is kept in the heap (:mod:`dawn_studio.heap`): the step is
+#: about 2× faster but the fragmented heap peaks higher. Calibrated the same way at 128²
+#: (docs/performance.md), 256² scaled by the latent area.
+KEPT_BYTES_PER_FRAME = {128: 14 * 2**20, 256: 56 * 2**20}
 #: Leave this share of the free memory to the rest of the system.
 HEADROOM = 0.85
 
@@ -31,8 +36,10 @@ class ClipTooLongError(RuntimeError):
     """The clip does not fit in the device's memory in one pass."""
 
 
-def required_bytes(frames: int, resolution: int) -> int:
-    per_frame = BYTES_PER_FRAME.get(resolution, BYTES_PER_FRAME[256] * (resolution / 256) ** 2)
+def required_bytes(frames: int, resolution: int, *, freed_memory_kept: bool = False) -> int:
+    """Peak memory of the diffusion pass; ``freed_memory_kept``: with the heap's freed blocks kept."""
+    table = KEPT_BYTES_PER_FRAME if freed_memory_kept else BYTES_PER_FRAME
+    per_frame = table.get(resolution, table[256] * (resolution / 256) ** 2)
     return int(FIXED_BYTES.get(resolution, FIXED_BYTES[256]) + frames * per_frame)
 
 
@@ -61,14 +68,20 @@ def max_frames(resolution: int, free: int) -> int:
     return max(0, int((free * HEADROOM - FIXED_BYTES.get(resolution, FIXED_BYTES[256])) // per_frame))
 
 
-def check_fits(frames: int, resolution: int, device: ComputeDevice, free: int | None = None) -> None:
-    """Raise ClipTooLongError, saying how long a clip would fit, if ``frames`` cannot be generated."""
+def check_fits(frames: int, resolution: int, device: ComputeDevice, free: int | None = None) -> bool:
+    """Raise ClipTooLongError, saying how long a clip would fit, if ``frames`` cannot be generated.
+
+    Otherwise return whether the faster CPU setting, freed memory kept in the heap, fits as well
+    (always False on GPUs, whose memory has its own caching allocator; True when the free memory
+    cannot be known, as nothing says it would not fit).
+    """
     free = available_bytes(device) if free is None else free
+    keepable = device.kind == "cpu" and heap.is_supported()
     if free is None:
-        return
+        return keepable
     need = required_bytes(frames, resolution)
     if need <= free * HEADROOM:
-        return
+        return keepable and required_bytes(frames, resolution, freed_memory_kept=True) <= free * HEADROOM
     fits = max_frames(resolution, free)
     raise ClipTooLongError(
         f"This clip is {frames / FPS:.1f} s ({frames} frames) at {resolution}×{resolution}; generating it in one "

@@ -133,3 +133,23 @@ def test_memory_check_is_linear_in_frames_and_names_the_longest_clip():
     check_fits(fits, 128, cpu, free=free)
     with pytest.raises(ClipTooLongError, match=f"at most {fits / 25:.1f} s"):
         check_fits(fits + 50, 128, cpu, free=free)
+
+
+def test_memory_check_keeps_freed_memory_on_cpu_only_when_the_larger_peak_fits(monkeypatch):
+    from dawn_studio import heap
+    from dawn_studio.device import ComputeDevice
+    from dawn_studio.engine.memory import HEADROOM, ClipTooLongError, check_fits, required_bytes
+
+    monkeypatch.setattr(heap, "is_supported", lambda: True)
+    cpu, cuda = ComputeDevice("cpu", "CPU"), ComputeDevice("cuda:0", "GPU")
+    kept = required_bytes(200, 128, freed_memory_kept=True)
+    default = required_bytes(200, 128)
+    assert kept > default
+    assert check_fits(200, 128, cpu, free=int(kept / HEADROOM) + 1) is True
+    between = int((kept + default) / 2 / HEADROOM)
+    assert check_fits(200, 128, cpu, free=between) is False  # fits, but only with the default heap
+    assert check_fits(200, 128, cuda, free=int(kept / HEADROOM) + 1) is False  # GPUs cache their own memory
+    with pytest.raises(ClipTooLongError):
+        check_fits(200, 128, cpu, free=int(default / HEADROOM) - 2**20)
+    monkeypatch.setattr(heap, "is_supported", lambda: False)
+    assert check_fits(200, 128, cpu, free=int(kept / HEADROOM) + 1) is False
