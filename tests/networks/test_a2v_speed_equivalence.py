@@ -2,7 +2,8 @@
 
 Banded temporal attention vs the dense masked T×T form, the complex-product rotary embedding vs
 the cos/sin tables, the closed-form two-key cross-attention and the block's shared query
-projection vs the reference formulas — on random inputs at frame counts around the window and
+projection vs the reference formulas, the oneDNN projections and the contiguous spatial linear
+attention — on random inputs at frame counts around the window and
 on every ``unet`` conformance fixture.
 """
 
@@ -25,8 +26,8 @@ from support.conformance import (
 
 from dawn_studio.networks.a2v import TINY, GaussianDiffusion, Unet3D
 from dawn_studio.networks.a2v.conditioning import ConditionedResnetBlock, CrossAttention
-from dawn_studio.networks.a2v.layers import PreNorm
-from dawn_studio.networks.a2v.spatial_attention import AlongPositions, SpatialAttention
+from dawn_studio.networks.a2v.layers import ONEDNN_LINEAR_MIN_ELEMENTS, PreNorm, linear
+from dawn_studio.networks.a2v.spatial_attention import AlongPositions, SpatialAttention, SpatialLinearAttention
 from dawn_studio.networks.a2v.temporal_attention import (
     AlongFrames,
     RelativePositionBias,
@@ -225,4 +226,34 @@ def test_prenorm_on_tokens_equals_norm_then_regroup(along):
         fast = block(x, **kwargs)
         block.norm.reference = True
         reference = block(x, **kwargs)
+    torch.testing.assert_close(fast, reference, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_onednn_linear_equals_the_matrix_product(bias):
+    """Large CPU projections run as 1×1 convolutions: same result, row-major, no copy of the input."""
+    torch.manual_seed(12)
+    weight = torch.randn(48, 32)
+    b = torch.randn(48) if bias else None
+    rows = ONEDNN_LINEAR_MIN_ELEMENTS // 32 + 5  # just over the threshold
+    x = torch.randn(2, rows // 2 + 1, 32)
+    out = linear(x, weight, b)
+    torch.testing.assert_close(out, F.linear(x, weight, b), rtol=1e-5, atol=1e-5)
+    assert out.shape == (2, rows // 2 + 1, 48) and out.is_contiguous()
+    strided = torch.randn(rows, 64)[:, ::2]  # a non-contiguous view of the rows
+    torch.testing.assert_close(linear(strided, weight, b), F.linear(strided, weight, b), rtol=1e-5, atol=1e-5)
+    small = torch.randn(3, 32)  # below the threshold: the plain product
+    torch.testing.assert_close(linear(small, weight, b), F.linear(small, weight, b), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("frames", [1, 5])
+def test_spatial_linear_attention_fast_path_equals_reference(frames):
+    torch.manual_seed(13)
+    attention = SpatialLinearAttention(16, heads=4, dim_head=8).eval()
+    _randomise(attention, 6)
+    x = torch.randn(2, 16, frames, 4, 6)
+    with torch.no_grad():
+        fast = attention(x)
+        attention.reference = True
+        reference = attention(x)
     torch.testing.assert_close(fast, reference, rtol=1e-5, atol=1e-5)

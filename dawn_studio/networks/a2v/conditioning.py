@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import ConvBlock, LastAxisLayerNorm
+from .layers import ConvBlock, LastAxisLayerNorm, linear
 
 
 class CrossAttention(nn.Module):
@@ -86,7 +86,8 @@ class CrossAttention(nn.Module):
         norms = torch.linalg.vector_norm(q, dim=-1).clamp_min(1e-12)
         weight = torch.sigmoid((dots / norms).float()).to(q.dtype)  # attention on the context token
         out = torch.addcmul(v_null.to(q.dtype), weight[..., None], (v_ctx[:, None] - v_null).to(q.dtype))
-        return self.to_out(out.reshape(n, length, h * d))
+        projection, norm = self.to_out
+        return norm(linear(out.reshape(n, length, h * d), projection.weight))
 
 
 class ConditionedResnetBlock(nn.Module):
@@ -164,7 +165,7 @@ class ConditionedResnetBlock(nn.Module):
         # one shared normalisation (the gains are folded into the weights) and one projection
         normed = F.layer_norm(tokens, tokens.shape[-1:], eps=1e-5 if tokens.dtype == torch.float32 else 1e-3)
         weight = torch.cat([a.query_weight() for a in attentions])
-        queries = F.linear(normed, weight.to(normed.dtype)).chunk(3, dim=-1)
+        queries = linear(normed, weight.to(normed.dtype)).chunk(3, dim=-1)
 
         def attend(index: int, mlp: nn.Module, part: torch.Tensor) -> torch.Tensor:
             return attentions[index].attend(queries[index], mlp(part).reshape(b * frames, -1))

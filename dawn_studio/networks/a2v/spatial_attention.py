@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .layers import linear
+
 
 class SpatialLinearAttention(nn.Module):
     """Per-frame linear attention over H·W positions (softmax of q over features, of k over positions)."""
@@ -21,18 +23,37 @@ class SpatialLinearAttention(nn.Module):
         self.to_qkv = nn.Conv2d(dim, hidden * 3, 1, bias=False)
         self.to_out = nn.Conv2d(hidden, dim, 1)
 
+    #: True: the reference's formulation (one projection, einsum over strided views), the benchmark's
+    #: baseline; False: q, k and v projected separately into contiguous tensors, plain matrix products.
+    reference = False
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, c, frames, height, width = x.shape
         x = x.permute(0, 2, 1, 3, 4).reshape(b * frames, c, height, width)
-        qkv = self.to_qkv(x).reshape(b * frames, 3, self.heads, self.dim_head, height * width)
+        if self.reference:
+            out = self._reference_attention(x)
+        else:
+            n, hidden = b * frames, self.heads * self.dim_head
+            q, k, v = (
+                F.conv2d(x, w).view(n, self.heads, self.dim_head, height * width)
+                for w in self.to_qkv.weight.split(hidden)
+            )
+            # context (n, h, d, e) = softmax_p(k) · vᵀ; the output is linear in q, so q's scale goes here
+            context = torch.matmul(k.softmax(dim=-1), v.transpose(-1, -2)) * self.scale
+            out = torch.matmul(context.transpose(-1, -2), q.softmax(dim=-2))
+        out = self.to_out(out.reshape(b * frames, -1, height, width))
+        return out.reshape(b, frames, c, height, width).permute(0, 2, 1, 3, 4)
+
+    def _reference_attention(self, x: torch.Tensor) -> torch.Tensor:
+        """(n, h, e, positions) attention output as the reference computes it."""
+        height, width = x.shape[-2:]
+        qkv = self.to_qkv(x).reshape(x.shape[0], 3, self.heads, self.dim_head, height * width)
         q, k, v = qkv.unbind(dim=1)
         q = q.softmax(dim=-2)
         k = k.softmax(dim=-1)
         # the output is linear in q, so q's scale is applied to the small (d × e) context instead
         context = torch.einsum("nhdp,nhep->nhde", k, v) * self.scale
-        out = torch.einsum("nhde,nhdp->nhep", context, q)
-        out = self.to_out(out.reshape(b * frames, -1, height, width))
-        return out.reshape(b, frames, c, height, width).permute(0, 2, 1, 3, 4)
+        return torch.einsum("nhde,nhdp->nhep", context, q)
 
 
 class SpatialAttention(nn.Module):
@@ -49,10 +70,11 @@ class SpatialAttention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x (..., n, dim) → (..., n, dim)."""
         *lead, n, _ = x.shape
-        q, k, v = self.to_qkv(x).view(*lead, n, 3, self.heads, self.dim_head).movedim(-4, -2).unbind(dim=-4)
+        qkv = linear(x, self.to_qkv.weight).view(*lead, n, 3, self.heads, self.dim_head)
+        q, k, v = qkv.movedim(-4, -2).unbind(dim=-4)
         q, k, v = (t.reshape(-1, *t.shape[-3:]) for t in (q * self.scale, k, v))  # 4-D for the fused kernels
         out = F.scaled_dot_product_attention(q, k, v, scale=1.0).reshape(*lead, *q.shape[-3:])
-        return self.to_out(out.movedim(-3, -2).reshape(*lead, n, -1))
+        return linear(out.movedim(-3, -2).reshape(*lead, n, -1), self.to_out.weight)
 
 
 class AlongPositions(nn.Module):

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import TemporalAttentionImpl
+from .layers import linear
 
 # The reference's additive mask outside the window; exp() of it underflows to exactly 0 in float32.
 REFERENCE_WINDOW_MASK = -1e8
@@ -191,8 +192,10 @@ class TemporalAttention(nn.Module):
     def forward(self, x: torch.Tensor, pos_bias: TemporalBias) -> torch.Tensor:
         """x (..., T, dim) → (..., T, dim)."""
         *lead, frames, _ = x.shape
-        qkv = self.to_qkv(x).view(*lead, frames, 3, self.heads, self.dim_head)
-        if self.impl == "dense":
+        dense = self.impl == "dense"  # the reference's formulation, projections included
+        project = F.linear if dense else linear
+        qkv = project(x, self.to_qkv.weight).view(*lead, frames, 3, self.heads, self.dim_head)
+        if dense:
             if pos_bias.dense is None:
                 raise ValueError(
                     "dense temporal attention needs the dense bias (RelativePositionBias(dense=True))"
@@ -202,7 +205,7 @@ class TemporalAttention(nn.Module):
         else:
             q, k, v = self._rotated_qkv(qkv)
             out = banded_attention(q, k, v, pos_bias.band, pos_bias.window, scale=self.scale)
-        return self.to_out(out.movedim(-3, -2).reshape(*lead, frames, -1))
+        return project(out.movedim(-3, -2).reshape(*lead, frames, -1), self.to_out.weight)
 
     def _reference_qkv(self, qkv: torch.Tensor, scaled: bool = True) -> tuple[torch.Tensor, ...]:
         """q·scale (unless not ``scaled``), q and k rotated pairwise with cos/sin tables as the

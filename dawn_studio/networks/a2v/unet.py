@@ -127,7 +127,7 @@ class Unet3D(nn.Module):
         reference = formulation == "reference"
         self.set_temporal_attention("dense" if reference else self._configured_temporal_attention)
         for module in self.modules():
-            if isinstance(module, ChannelLayerNorm | ConditionedResnetBlock):
+            if isinstance(module, ChannelLayerNorm | ConditionedResnetBlock | SpatialLinearAttention):
                 module.reference = reference
 
     def _init_conv(self, x_noisy: torch.Tensor, image_cond: torch.Tensor) -> torch.Tensor:
