@@ -44,8 +44,8 @@ _holders = 0  # active freed_memory_kept() contexts
 @cache
 def _glibc() -> ctypes.CDLL | None:
     try:
-        libc = ctypes.CDLL(None)
-    except OSError:
+        libc = ctypes.CDLL(None)  # the symbols already loaded into the process (Windows: TypeError)
+    except (OSError, TypeError):
         return None
     if not all(hasattr(libc, name) for name in ("gnu_get_libc_version", "mallopt", "malloc_trim")):
         return None

@@ -25,8 +25,8 @@ FPS = 25
 BYTES_PER_FRAME = {128: 9 * 2**20, 256: 36 * 2**20}
 FIXED_BYTES = {128: 9 * 2**28, 256: 5 * 2**29}
 #: Per frame on CPU when freed memory is kept in the heap (:mod:`dawn_studio.heap`): the step is
-#: about 2× faster but the fragmented heap peaks higher. Calibrated the same way at 128²
-#: (docs/performance.md), 256² scaled by the latent area.
+#: about 2× faster but the fragmented heap peaks higher. Calibrated the same way at 128²: 2611 / 3161 /
+#: 4760 / 6647 MiB for 50 / 100 / 200 / 400 frames (docs/performance.md); 256² scaled by the latent area.
 KEPT_BYTES_PER_FRAME = {128: 14 * 2**20, 256: 56 * 2**20}
 #: Leave this share of the free memory to the rest of the system.
 HEADROOM = 0.85

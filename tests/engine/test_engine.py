@@ -96,3 +96,30 @@ def test_full_photo_preview_is_scaled_for_quick_encoding():
     scaled = list(fit_within(iter([big, small]), 1280))
     assert scaled[0].shape == (958, 1280, 3), "longer side 1280, sides even, aspect kept"
     assert scaled[1] is small, "never scaled up"
+
+
+@pytest.mark.parametrize("fits", [True, False])
+def test_freed_memory_is_kept_only_when_it_fits_and_given_back_after(engine, portrait_path, speech_2s,
+                                                                     monkeypatch, fits):
+    from dawn_studio import heap
+    from dawn_studio.engine import engine as engine_module
+
+    settings: list[bool] = []
+    returned: list[bool] = []
+    monkeypatch.setattr(engine_module, "check_fits", lambda *_args, **_kw: fits)
+    monkeypatch.setattr(heap, "keep_freed_memory", lambda keep: settings.append(keep) or True)
+    monkeypatch.setattr(heap, "return_freed_memory", lambda: returned.append(True) or True)
+    events = []
+    engine.run(job_for(portrait_path, speech_2s), events.append, previews=False)
+    assert settings == ([True, False] if fits else [])
+    assert returned == ([True] if fits else [])
+    token = CancelToken()  # a cancelled job restores the default too
+    settings.clear()
+
+    def cancel_in_diffusion(event):
+        if event.stage == "diffusion" and event.step == 1:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        engine.run(job_for(portrait_path, speech_2s), cancel_in_diffusion, token, previews=False)
+    assert settings == ([True, False] if fits else [])
