@@ -49,6 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="per-frame renders of the reference path actually timed (default 10)")
     parser.add_argument("--compare-float32", action="store_true",
                         help="with bfloat16/float16: rerun in float32, report flow error and PSNR")
+    parser.add_argument("--memory-cap", type=float, metavar="GIB",
+                        help="run under this memory cap, e.g. 24 to check a clip fits a 24 GB GPU (CUDA: "
+                        "allocator fraction; CPU: data-segment limit of the process)")
     parser.add_argument("--seed", type=int, default=1234, help="seed of the random inputs and weights")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the measurements as JSON")
     parser.add_argument("--quiet", "-q", action="store_true", help="only the summary table")
@@ -63,7 +66,7 @@ def settings_from_args(args: argparse.Namespace) -> BenchSettings:
         resolution=args.resolution, frames=args.frames, steps=args.steps, device=args.device,
         precision=args.precision, weights=weights, models=args.models, portrait=args.portrait,
         baseline=args.baseline, baseline_steps=args.baseline_steps, baseline_frames=args.baseline_frames,
-        compare_float32=args.compare_float32, seed=args.seed,
+        compare_float32=args.compare_float32, seed=args.seed, memory_cap_gib=args.memory_cap,
     )
 
 
@@ -80,7 +83,8 @@ def summary(report: BenchReport) -> str:
         f"{data['device']['precision']}, torch {data['device']['torch']}, {data['date']}",
         f"{s.frames} frames at {s.resolution}², {s.steps} steps, {s.weights} weights; "
         f"memory: {report.memory_kind}; freed memory kept in the heap: "
-        f"{'yes' if report.freed_memory_kept else 'no'}",
+        f"{'yes' if report.freed_memory_kept else 'no'}"
+        + (f"; memory cap {s.memory_cap_gib:g} GiB" if s.memory_cap_gib is not None else ""),
         f"{'stage':<10} {'seconds':>9} {'frames/s':>9} {'peak mem':>10}"
         + (f" {'reference s':>12} {'speed-up':>9}" if report.baseline else ""),
     ]

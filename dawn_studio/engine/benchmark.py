@@ -36,7 +36,7 @@ from ..networks.a2v import DDIMStep, FlowSequence, NoiseSource
 from ..networks.pbnet import BLINK, POSE, TINY_BLINK, TINY_POSE, PBNet
 from ..stages.export import FPS, ExportSettings, export_video
 from ..stages.motion import PortraitState, generate_raw_motion
-from .memory import ClipTooLongError, check_fits
+from .memory import ClipTooLongError, available_bytes, check_fits
 from .models import (
     HUBERT_FOLDER,
     PORTRAIT_FOLDER,
@@ -78,6 +78,9 @@ class BenchSettings:
     baseline_frames: int = BASELINE_FRAMES
     compare_float32: bool = False
     seed: int = 1234
+    #: Cap the process's memory (GiB) to check a clip fits a smaller device: CUDA through the caching
+    #: allocator's per-process fraction, CPU through the data-segment limit (RLIMIT_DATA).
+    memory_cap_gib: float | None = None
 
     def __post_init__(self) -> None:
         if self.resolution not in (128, 256):
@@ -92,6 +95,8 @@ class BenchSettings:
             raise BenchmarkError(f"weights must be 'store', 'random' or 'tiny', not {self.weights!r}")
         if self.weights == "store" and self.models is None:
             raise BenchmarkError("weights='store' needs a model folder")
+        if self.memory_cap_gib is not None and self.memory_cap_gib <= 0:
+            raise BenchmarkError(f"the memory cap must be positive, got {self.memory_cap_gib} GiB")
 
 
 @dataclass
@@ -159,6 +164,8 @@ class BenchReport:
             "settings": settings,
             "memory_kind": self.memory_kind,
             "freed_memory_kept": self.freed_memory_kept,
+            "memory_cap_bytes": None if self.settings.memory_cap_gib is None
+            else int(self.settings.memory_cap_gib * 2**30),
             "stages": [s.to_dict() for s in self.stages],
             "diffusion_step_seconds": self.diffusion_step_seconds,
             "generation_seconds": self.generation_seconds(),
@@ -335,9 +342,58 @@ def _load_networks(settings: BenchSettings, device: torch.device) -> _Networks:
     return _Networks(video, speech, pose, blink, None)
 
 
+@contextlib.contextmanager
+def memory_cap(device: ComputeDevice, cap_gib: float | None) -> Iterator[int | None]:
+    """Inside: the process may use at most ``cap_gib`` GiB on ``device`` (None: no cap). Yields the cap
+    in bytes; restores the previous limit on the way out."""
+    if cap_gib is None:
+        yield None
+        return
+    cap = int(cap_gib * 2**30)
+    if device.kind == "cuda":
+        index = torch.device(device.torch_device)
+        total = torch.cuda.get_device_properties(index).total_memory
+        torch.cuda.set_per_process_memory_fraction(min(1.0, cap / total), index)
+        try:
+            yield cap
+        finally:
+            torch.cuda.set_per_process_memory_fraction(1.0, index)
+        return
+    if device.kind != "cpu" or not hasattr(resource, "RLIMIT_DATA"):
+        raise BenchmarkError(f"a memory cap is not supported on {device.label}")
+    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    resource.setrlimit(resource.RLIMIT_DATA, (min(cap, hard) if hard != resource.RLIM_INFINITY else cap, hard))
+    try:
+        yield cap
+    finally:
+        resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    return isinstance(exc, MemoryError | torch.OutOfMemoryError) or (
+        isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc))
+
+
 def run_benchmark(settings: BenchSettings, log: Callable[[str], None] = lambda _line: None) -> BenchReport:
-    """Run every stage once on ``settings.device`` and return the measurements."""
+    """Run every stage once on ``settings.device`` and return the measurements.
+
+    With ``memory_cap_gib`` the run happens under that cap; running out of memory is reported as
+    a BenchmarkError naming the cap (the reference path's process is not capped).
+    """
     compute = resolve_device(settings.device)
+    with memory_cap(compute, settings.memory_cap_gib) as cap:
+        try:
+            return _measure(settings, compute, cap, log)
+        except Exception as exc:
+            if cap is None or not _is_out_of_memory(exc):
+                raise
+            raise BenchmarkError(
+                f"{settings.frames} frames at {settings.resolution}² ran out of memory within the "
+                f"{settings.memory_cap_gib:g} GiB memory cap ({exc})") from None
+
+
+def _measure(settings: BenchSettings, compute: ComputeDevice, cap: int | None,
+             log: Callable[[str], None]) -> BenchReport:
     device = torch.device(compute.torch_device)
     dtype = resolve_precision(settings.precision, compute.kind)
     probe = MemoryProbe(device)
@@ -401,7 +457,8 @@ def run_benchmark(settings: BenchSettings, log: Callable[[str], None] = lambda _
 
     # the engine's memory decision: keep freed memory in the heap (CPU) when the larger peak fits
     try:
-        report.freed_memory_kept = check_fits(frames, settings.resolution, compute)
+        free = None if cap is None else min(cap, available_bytes(compute) or cap)
+        report.freed_memory_kept = check_fits(frames, settings.resolution, compute, free=free)
     except ClipTooLongError as exc:
         log(f"  ({exc} Measured anyway, without keeping freed memory.)")
         report.freed_memory_kept = False
@@ -505,7 +562,7 @@ def _run_baseline(settings: BenchSettings, report: BenchReport, image: torch.Ten
         "in a separate process with default allocator settings:")
     with tempfile.TemporaryDirectory(prefix="dawn-bench-reference-") as name:
         folder = Path(name)
-        child = replace(settings, portrait=None, baseline=False, compare_float32=False)
+        child = replace(settings, portrait=None, baseline=False, compare_float32=False, memory_cap_gib=None)
         (folder / SETTINGS_FILE).write_text(json.dumps(_settings_dict(child)), encoding="utf-8")
         torch.save({"image": image.cpu(), "image_cond": image_cond.float().cpu(), "cond": cond.float().cpu(),
                     "grid": flows.grid.float().cpu(), "occlusion": flows.occlusion.float().cpu()},
@@ -585,6 +642,9 @@ def _settings_dict(settings: BenchSettings) -> dict[str, Any]:
 
 def _reference_process(folder: Path) -> None:
     """Entry of the reference-path process: settings and inputs in ``folder``, timings written there."""
+    if hasattr(resource, "RLIMIT_DATA"):  # a memory cap of the measuring process is inherited: lift it
+        _soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        resource.setrlimit(resource.RLIMIT_DATA, (hard, hard))
     data = json.loads((folder / SETTINGS_FILE).read_text(encoding="utf-8"))
     data["models"] = None if data["models"] is None else Path(data["models"])
     data["portrait"] = None

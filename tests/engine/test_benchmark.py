@@ -153,3 +153,26 @@ def test_memory_check_keeps_freed_memory_on_cpu_only_when_the_larger_peak_fits(m
         check_fits(200, 128, cpu, free=int(default / HEADROOM) - 2**20)
     monkeypatch.setattr(heap, "is_supported", lambda: False)
     assert check_fits(200, 128, cpu, free=int(kept / HEADROOM) + 1) is False
+
+
+def test_memory_cap_is_applied_for_the_run_and_restored_after():
+    import resource
+
+    before = resource.getrlimit(resource.RLIMIT_DATA)
+    report = run_benchmark(BenchSettings(frames=4, steps=1, weights="tiny", memory_cap_gib=64))
+    assert report.to_dict()["memory_cap_bytes"] == 64 * 2**30
+    assert resource.getrlimit(resource.RLIMIT_DATA) == before
+    with pytest.raises(BenchmarkError, match="memory cap must be positive"):
+        BenchSettings(memory_cap_gib=0)
+
+
+def test_running_out_of_memory_under_the_cap_is_a_clear_error():
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "dawn_studio", "bench", "--tiny", "--frames", "6", "--steps", "1",
+         "--memory-cap", "0.3", "--quiet"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    assert "ran out of memory within the 0.3 GiB memory cap" in done.stderr
+    assert "Traceback" not in done.stderr
