@@ -2,9 +2,10 @@
 
 Used by ``dawn-studio bench``. The networks come from a model folder (real or tiny set) or are
 built at their published widths with random weights (the time of a network does not depend on
-its values). With ``baseline`` the reference implementation's computation is timed beside ours:
-dense masked T×T temporal attention, the 275-channel first convolution over every frame, and one
-LFG call per frame that re-encodes the portrait. The baseline is slow, so only a few denoiser
+its values). With ``baseline`` the reference implementation's computation is timed beside ours, in
+a process of its own with the default allocator settings: dense masked T×T temporal attention, the
+275-channel first convolution over every frame, the reference's other formulations, and one LFG
+call per frame that re-encodes the portrait. The baseline is slow, so only a few denoiser
 steps and frames of it are timed and the totals extrapolated linearly (every DDIM step and every
 per-frame render costs the same); the report says so.
 """
