@@ -6,8 +6,9 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from ..modelstore import (
     FileState,
@@ -22,8 +23,10 @@ from ..modelstore import (
 from ..modelstore.catalog import Catalog, CatalogFile
 from ..modelstore.sources import describe_source, mirror_override
 from ..modelstore.store import human_size
-from ..progress import Cancelled
+from ..progress import Cancelled, CancelToken
 from .terminal import with_cancel_on_interrupt
+
+T = TypeVar("T")
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -199,6 +202,15 @@ class TextProgress:
             print(file=self.out, flush=True)
 
 
+def with_progress_bar(work: Callable[[TextProgress, CancelToken], T]) -> T:
+    """``work(bar, cancel)`` with a progress bar on stderr, cancelled by Ctrl-C; the bar ends either way."""
+    bar = TextProgress(sys.stderr)
+    try:
+        return with_cancel_on_interrupt(lambda cancel: work(bar, cancel))
+    finally:
+        bar.finish()
+
+
 def confirm_terms(catalog: Catalog, files: list[CatalogFile], assume_yes: bool) -> bool:
     print("These files are published under the following terms:")
     for licence_id in sorted({f.licence for f in files}):
@@ -230,13 +242,9 @@ def run_download(args: argparse.Namespace) -> int:
             print("Nothing downloaded.")
             return EXIT_FAILURE
         print(f"Downloading {len(todo)} file(s) into {store.root} ...")
-        bar = TextProgress(sys.stderr)
-        try:
-            result = with_cancel_on_interrupt(
-                lambda cancel: download(store, [f.id for f in todo], progress=bar, cancel=cancel,
-                                        overrides=_merged_overrides(store, overrides), timeout=args.timeout))
-        finally:
-            bar.finish()
+        result = with_progress_bar(
+            lambda bar, cancel: download(store, [f.id for f in todo], progress=bar, cancel=cancel,
+                                         overrides=_merged_overrides(store, overrides), timeout=args.timeout))
     except Cancelled:
         print("Cancelled; nothing half-written was kept.", file=sys.stderr)
         return EXIT_CANCELLED
@@ -272,12 +280,8 @@ def run_import(args: argparse.Namespace) -> int:
     try:
         store = open_store(args)
         print(f"Importing from {args.path} into {store.root} ...")
-        bar = TextProgress(sys.stderr)
-        try:
-            report = with_cancel_on_interrupt(
-                lambda cancel: import_models(store, args.path, link=args.link, progress=bar, cancel=cancel))
-        finally:
-            bar.finish()
+        report = with_progress_bar(
+            lambda bar, cancel: import_models(store, args.path, link=args.link, progress=bar, cancel=cancel))
     except Cancelled:
         print("Cancelled; nothing half-written was kept.", file=sys.stderr)
         return EXIT_CANCELLED
@@ -294,18 +298,15 @@ def run_import(args: argparse.Namespace) -> int:
 def run_verify(args: argparse.Namespace) -> int:
     try:
         store = open_store(args)
-        bar = TextProgress(sys.stderr)
 
-        def progress(file_id: str, done: int, total: int) -> None:
-            file = store.catalog.file(file_id)
-            bar(StoreProgress("verifying", file_id, file.path, 0, 1, done, total, done, total))
+        def verify(bar: TextProgress, cancel: CancelToken) -> list:
+            def progress(file_id: str, done: int, total: int) -> None:
+                file = store.catalog.file(file_id)
+                bar(StoreProgress("verifying", file_id, file.path, 0, 1, done, total, done, total))
 
-        try:
-            results = with_cancel_on_interrupt(
-                lambda cancel: store.verify(args.names or None, force=args.force, progress=progress,
-                                            cancel=cancel))
-        finally:
-            bar.finish()
+            return store.verify(args.names or None, force=args.force, progress=progress, cancel=cancel)
+
+        results = with_progress_bar(verify)
     except Cancelled:
         print("Cancelled.", file=sys.stderr)
         return EXIT_CANCELLED
