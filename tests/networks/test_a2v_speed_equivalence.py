@@ -40,25 +40,6 @@ WINDOW = 4
 FRAME_COUNTS = [1, 3, WINDOW, WINDOW + 1, 2 * WINDOW, 2 * WINDOW + 1, 2 * WINDOW + 2, 39, 40, 41, 97]
 
 
-def reference_cross_attention(
-    attention: CrossAttention, x: torch.Tensor, context: torch.Tensor
-) -> torch.Tensor:
-    """The reference's formulation: normalised q and both keys, softmax over (null, context)."""
-    n, length, _ = x.shape
-    h, d = attention.heads, attention.dim_head
-    q = attention.to_q(attention.norm(x)).view(n, length, h, d)
-    k_ctx, v_ctx = attention.to_kv(context).view(n, 2, h, d).unbind(dim=1)
-    k_null, v_null = attention.null_kv.unbind(dim=0)
-    q = F.normalize(q, dim=-1) * attention.q_scale
-    k_ctx = F.normalize(k_ctx, dim=-1) * attention.k_scale
-    k_null = F.normalize(k_null, dim=-1) * attention.k_scale
-    sim_null = torch.einsum("nlhd,d->nlh", q, k_null) * attention.scale
-    sim_ctx = torch.einsum("nlhd,nhd->nlh", q, k_ctx) * attention.scale
-    attn = torch.stack((sim_null, sim_ctx), dim=-1).softmax(dim=-1)
-    out = attn[..., 0:1] * v_null + attn[..., 1:2] * v_ctx[:, None]
-    return attention.to_out(out.reshape(n, length, h * d))
-
-
 def _randomise(module: torch.nn.Module, seed: int) -> None:
     """Every parameter random (gains and scales included), so folded weights are really tested."""
     g = torch.Generator().manual_seed(seed)
@@ -75,7 +56,7 @@ def test_closed_form_cross_attention_equals_the_softmax_over_two_keys(shape):
     x = torch.randn(shape, generator=g) * 3
     context = torch.randn(shape[0], 12, generator=g)
     with torch.no_grad():
-        torch.testing.assert_close(attention(x, context), reference_cross_attention(attention, x, context),
+        torch.testing.assert_close(attention(x, context), attention.reference_forward(x, context),
                                    rtol=1e-5, atol=1e-5)
 
 
@@ -95,7 +76,7 @@ def test_shared_query_projection_block_equals_three_separate_attentions():
         audio, pose, eye = cond.split(block.split, dim=-1)
 
         def attend(attention, mlp, part):
-            return reference_cross_attention(attention, queries, mlp(part).reshape(b * frames, -1))
+            return attention.reference_forward(queries, mlp(part).reshape(b * frames, -1))
 
         hc = attend(block.cross_attn_pose, block.pose_mlp, pose)
         hc = hc + attend(block.cross_attn_aud, block.audio_mlp, audio)
