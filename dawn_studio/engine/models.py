@@ -26,7 +26,7 @@ from ..stages.portrait import PortraitModels, load_portrait_models
 
 log = logging.getLogger(__name__)
 
-#: Store layout (see models/catalog.json): where each group's files live under the store root.
+#: Store layout (see dawn_studio/data/catalog.json): where each group's files live under the store root.
 PORTRAIT_FOLDER = "3ddfa"
 HUBERT_FOLDER = "hubert-large-ls960-ft"
 DIFFUSION_FILES = {128: "DAWN_128.pth", 256: "DAWN_256.pth"}

@@ -1,15 +1,15 @@
-"""The machine-readable list of model files (``models/catalog.json``): what each file is, which feature
-needs it, where to get it and how to check it. Loaded once, validated, then immutable."""
+"""The machine-readable list of model files (``dawn_studio/data/catalog.json``): what each file is, which
+feature needs it, where to get it and how to check it. Loaded once, validated, then immutable."""
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from ..data import catalog_path
 from .errors import CatalogError, UnknownModelError
 
 CATALOG_FORMAT = 1
@@ -129,15 +129,11 @@ class Catalog:
 
 
 def default_catalog_path() -> Path:
-    """``$DAWN_STUDIO_CATALOG``, else ``models/catalog.json`` of the source checkout, else the copy an
-    installation puts under ``<prefix>/share/dawn-studio/models``."""
+    """``$DAWN_STUDIO_CATALOG``, else the catalog shipped inside the package (``dawn_studio/data``)."""
     env = os.environ.get(CATALOG_ENV)
     if env:
         return Path(env).expanduser()
-    checkout = Path(__file__).resolve().parents[2] / "models" / "catalog.json"
-    if checkout.is_file():
-        return checkout
-    return Path(sys.prefix) / "share" / "dawn-studio" / "models" / "catalog.json"
+    return catalog_path()
 
 
 def load_catalog(path: Path | None = None) -> Catalog:

@@ -1,4 +1,4 @@
-"""Locate the app's resource files (icons, style sheets) in a checkout or an installed copy."""
+"""The app's icon and style sheets, from the package data (``dawn_studio/data``)."""
 
 from __future__ import annotations
 
@@ -6,20 +6,12 @@ from pathlib import Path
 
 from PySide6.QtGui import QIcon
 
-_CANDIDATES = (
-    Path(__file__).resolve().parents[2] / "resources",  # source checkout / editable install
-    Path(__file__).resolve().parent / "resources",  # bundled next to the package (packaging/)
-)
+from ..data import data_path
 
 
 def resource_path(*parts: str) -> Path:
-    """Path of a resource file; raises FileNotFoundError naming where it looked."""
-    for root in _CANDIDATES:
-        path = root.joinpath(*parts)
-        if path.exists():
-            return path
-    looked = ", ".join(str(root) for root in _CANDIDATES)
-    raise FileNotFoundError(f"resource {'/'.join(parts)} not found (looked in {looked})")
+    """Path of a resource file (``icons/…``, ``styles/…``); raises FileNotFoundError."""
+    return data_path(*parts)
 
 
 def app_icon() -> QIcon:
