@@ -2,7 +2,17 @@
 
 A small sidecar (``.part.json``) remembers which remote file the bytes belong to, so a partial file
 is only resumed against the same remote content. The caller verifies and renames; nothing here ever
-produces a file under its final name."""
+produces a file under its final name.
+
+Hub files come through here too, not through ``huggingface_hub.hf_hub_download``: the hub client is
+used for what it knows (resolve URL, auth headers, offline mode, the ETag / X-Repo-Commit / X-Linked-Size
+metadata: see ``sources._resolve_hub``), but its download (huggingface_hub 2.x, what a fresh install
+gets) writes into a per-process ``<etag>.<random>.incomplete`` file that it deletes on any failure, so a
+multi-gigabyte download cut off by a lost connection, a closed laptop or Ctrl-C starts again from zero,
+while users here are promised "run it again, it resumes" (and the app's Cancel must stop within a chunk,
+not through an exception from a tqdm bar). ``local_dir`` would also put the file under its final name
+before our checks ran. The plain-URL files (the 3DDFA files on GitHub) need this code anyway, so both
+kinds share one resumable transfer."""
 
 from __future__ import annotations
 
