@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# One-shot set-up on a fresh Debian/Ubuntu machine (also used by CI):
-#  1. system libraries Qt, QtMultimedia and PortAudio need (apt-get when root, else the exact command),
-#  2. a virtual environment in .venv with torch==2.13.0, then the package (with the extras asked for).
+# One-shot set-up on a fresh Debian/Ubuntu machine (also used by CI) or a Mac with Homebrew:
+#  1. Linux: system libraries Qt, QtMultimedia and PortAudio need (apt-get when root, else the exact
+#     command); macOS: a Python >= 3.10 (Homebrew's, not Xcode's 3.9) and PortAudio from Homebrew,
+#  2. a virtual environment in .venv with torch==2.13.0 (on Apple silicon PyPI's build has the MPS GPU
+#     backend), then the package (with the extras asked for),
+#  3. that what the app loads at run time loads, and which device generation will use.
+# Windows: scripts/setup-env.ps1.
 # Usage: scripts/setup-env.sh [extras]   e.g. scripts/setup-env.sh test
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,7 +50,25 @@ if [ -n "${need// /}" ]; then
     fi
 fi
 
+# --- macOS: Homebrew's Python and PortAudio --------------------------------------------
+if [ "$(uname -s)" = Darwin ]; then
+    if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+        for candidate in python3.13 python3.12 python3.11 python3.10; do
+            if command -v "$candidate" >/dev/null 2>&1; then PY="$candidate"; break; fi
+        done
+    fi
+    if command -v brew >/dev/null 2>&1; then
+        brew list portaudio >/dev/null 2>&1 || { echo "Installing PortAudio (recording) with Homebrew"; brew install portaudio; }
+    else
+        echo "Homebrew not found (https://brew.sh): install it, then 'brew install python@3.12 portaudio'." >&2
+    fi
+fi
+
 # --- Python environment -----------------------------------------------------------
+if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+    echo "DAWN Studio needs Python 3.10 or newer ($PY is older or missing); set PYTHON=/path/to/python3." >&2
+    exit 1
+fi
 if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
 fi
@@ -63,7 +85,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
 fi
 
 # --- check what the app loads at run time (rather than guessing from package lists) ----------
-if ! problems="$(QT_QPA_PLATFORM=offscreen .venv/bin/python - 2>&1 <<'PY'
+if report="$(QT_QPA_PLATFORM=offscreen .venv/bin/python - 2>&1 <<'PY'
 import importlib
 failed = []
 for name in ("PySide6.QtWidgets", "PySide6.QtMultimedia", "sounddevice", "av", "cv2", "torch"):
@@ -74,10 +96,23 @@ for name in ("PySide6.QtWidgets", "PySide6.QtMultimedia", "sounddevice", "av", "
 if failed:
     print("\n".join(failed))
     raise SystemExit(1)
+import torch
+if torch.cuda.is_available():
+    print(f"Generation runs on CUDA ({torch.cuda.get_device_name(0)})")
+elif torch.backends.mps.is_available():
+    print("Generation runs on the Apple GPU (MPS)")
+else:
+    print("Generation runs on the CPU (no CUDA or MPS GPU found)")
 PY
 )"; then
+    echo "${report##*$'\n'}"  # the device line (Qt may log warnings before it)
+else
     echo "Some libraries the app needs do not load:" >&2
-    echo "$problems" >&2
-    echo "On Debian/Ubuntu: sudo apt-get install libportaudio2 libpulse0 libegl1 libgl1 libxkbcommon-x11-0 libxcb-cursor0" >&2
+    echo "$report" >&2
+    if [ "$(uname -s)" = Darwin ]; then
+        echo "On macOS: brew install portaudio (recording); Qt and the rest come with the Python wheels" >&2
+    else
+        echo "On Debian/Ubuntu: sudo apt-get install libportaudio2 libpulse0 libegl1 libgl1 libxkbcommon-x11-0 libxcb-cursor0" >&2
+    fi
     echo "(recording needs PortAudio, sound playback needs libpulse0; the rest of the app works without them)" >&2
 fi
