@@ -1,5 +1,5 @@
 # Two commands do all the set-up: `make run` (the app) and `make test` (the test suite).
-.PHONY: run test lint screenshots bench clean
+.PHONY: run test lint screenshots bench bundle clean
 
 run:
 	scripts/setup-env.sh
@@ -20,6 +20,11 @@ screenshots:
 bench:
 	scripts/setup-env.sh
 	.venv/bin/dawn-studio bench $(BENCH_ARGS)
+
+# One-folder desktop app in dist/dawn-studio (PyInstaller, packaging/dawn-studio.spec; see packaging/README.md)
+bundle:
+	scripts/setup-env.sh bundle
+	.venv/bin/pyinstaller --noconfirm --distpath dist --workpath build/pyinstaller packaging/dawn-studio.spec
 
 clean:
 	rm -rf .venv build dist *.egg-info .pytest_cache .ruff_cache

@@ -1,6 +1,9 @@
 """The data files travel inside the package and are found through it, whatever the working folder."""
 
+import subprocess
 from pathlib import Path
+
+from support.paths import PROJECT_ROOT
 
 import dawn_studio
 from dawn_studio.data import catalog_path, data_path
@@ -27,3 +30,18 @@ def test_the_app_uses_the_packaged_style_sheet_and_icon(qapp, monkeypatch, tmp_p
     apply_theme(qapp, Theme.DARK)
     assert qapp.styleSheet() == data_path("styles", "common.qss").read_text(encoding="utf-8")
     assert not app_icon().isNull()
+
+
+def test_desktop_entry_installs_into_the_users_menu(tmp_path):
+    exe = tmp_path / "my apps" / "dawn-studio"
+    exe.parent.mkdir()
+    exe.write_text("#!/bin/sh\n", encoding="utf-8")
+    exe.chmod(0o755)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "share")}
+    result = subprocess.run(["bash", str(PROJECT_ROOT / "packaging" / "install-desktop-entry.sh"), str(exe)],
+                            capture_output=True, text=True, env=env, timeout=30)
+    assert result.returncode == 0, result.stderr
+    entry = (tmp_path / "share" / "applications" / "dawn-studio.desktop").read_text(encoding="utf-8")
+    assert f'Exec="{exe}"' in entry.splitlines() and "Icon=dawn-studio" in entry
+    icon = tmp_path / "share" / "icons" / "hicolor" / "scalable" / "apps" / "dawn-studio.svg"
+    assert icon.read_bytes() == data_path("icons", "dawn-studio.svg").read_bytes()

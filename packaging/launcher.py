@@ -1,0 +1,10 @@
+"""Entry point of the PyInstaller bundle: the same as the ``dawn-studio`` command."""
+
+import multiprocessing
+import sys
+
+from dawn_studio.cli import main
+
+if __name__ == "__main__":
+    multiprocessing.freeze_support()  # a frozen app must not re-run itself if a library spawns workers
+    sys.exit(main())
