@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 from ..engine.events import ProgressEvent, format_duration
 from ..engine.job import QUALITY_STEPS, Job, JobError
-from ..modelstore import ModelsMissingError, ModelStore, ModelStoreError
+from ..modelstore import ModelStore, ModelStoreError
 from ..progress import Cancelled
 from ..stages.export import FORMAT_SUFFIX, FPS, ExportError, check_destination
 from ..stages.motion import MotionControls, MotionError
@@ -272,6 +272,9 @@ def _render(job: Job, args: argparse.Namespace) -> int:
     from ..engine.memory import ClipTooLongError
     from ..engine.models import ARCHITECTURE_FILE, ModelLoadError
     from ..networks.checkpoint import CheckpointError
+    from ..networks.lfg.config import LFGConfigError
+    from ..networks.pbnet.config import PBNetConfigError
+    from ..networks.pbnet.options import PBNetOptionsError
     from ..stages.audio import AudioError
     from ..stages.portrait import PortraitError, PortraitModelError
 
@@ -308,7 +311,8 @@ def _render(job: Job, args: argparse.Namespace) -> int:
         return result, written
 
     failures: tuple[tuple[tuple[type[BaseException], ...], int], ...] = (
-        ((PortraitModelError, CheckpointError, ModelsMissingError, ModelLoadError), EXIT_MODELS_MISSING),
+        ((PortraitModelError, CheckpointError, ModelStoreError, ModelLoadError, PBNetOptionsError,
+          PBNetConfigError, LFGConfigError), EXIT_MODELS_MISSING),
         ((PortraitError, AudioError, ClipTooLongError), EXIT_BAD_INPUT),
         ((ExportError,), EXIT_OUTPUT),
         ((EngineError, JobError), EXIT_FAILURE),

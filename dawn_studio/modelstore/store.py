@@ -14,7 +14,7 @@ from ..progress import CancelToken, check_cancel
 from .catalog import Catalog, CatalogFile, Feature, load_catalog
 from .checksums import file_digests
 from .errors import IntegrityError, ModelsMissingError, StoreAccessError
-from .formats import format_problem
+from .formats import format_problem, structure_problem
 from .ledger import Ledger, Verification
 from .location import locate_store
 
@@ -225,7 +225,7 @@ class ModelStore:
         size = path.stat().st_size
         if file.size is not None and size != file.size:
             return Verification(False, None, f"{human_size(size)} instead of {human_size(file.size)}")
-        problem = format_problem(path, file.name)
+        problem = format_problem(path, file.name) or structure_problem(path, file.name)
         if problem:
             return Verification(False, None, problem)
         sha256, git_blob = file_digests(path, git_blob=hub_git_blob is not None, progress=progress,
