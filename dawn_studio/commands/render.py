@@ -15,7 +15,7 @@ from ..engine.events import ProgressEvent, format_duration
 from ..engine.job import QUALITY_STEPS, Job, JobError
 from ..modelstore import ModelStore, ModelStoreError
 from ..progress import Cancelled
-from ..stages.export import FORMAT_SUFFIX, FPS, ExportError, check_destination
+from ..stages.export import FORMAT_SUFFIX, ExportError, check_destination
 from ..stages.motion import MotionControls, MotionError
 from .terminal import with_cancel_on_interrupt
 
@@ -213,11 +213,33 @@ def _refuse_same_files(job: Job, args: argparse.Namespace) -> None:
                       "choose another name", EXIT_USAGE)
 
 
+def _check_project_destination(target: Path) -> None:
+    """A project may be saved over an earlier project, never over any other file, into a writable folder."""
+    from ..engine.job import PROJECT_FORMAT
+
+    if target.is_dir():
+        raise Refusal(f"{target} is a folder; give a file name for the project", EXIT_OUTPUT)
+    if target.exists():
+        try:
+            with open(target, "rb") as handle:
+                is_project = PROJECT_FORMAT.encode() in handle.read(4096)
+        except OSError:
+            is_project = False
+        if not is_project or not stat.S_ISREG(target.stat().st_mode):
+            raise Refusal(f"{target} exists and is not a DAWN Studio project; choose another name for the "
+                          "project (it was left untouched)", EXIT_OUTPUT)
+    try:
+        check_destination(target, overwrite=True)
+    except ExportError as exc:
+        raise Refusal(str(exc), EXIT_OUTPUT) from None
+
+
 def preflight(job: Job, args: argparse.Namespace) -> None:
     """Every check that needs no model, in the order a person fixes things: settings, inputs, output,
     the speech's length against the memory, the speech itself. Raises Refusal."""
     from ..device import resolve_device
-    from ..engine.memory import ClipTooLongError, check_fits
+    from ..engine.engine import estimate_fits
+    from ..engine.memory import ClipTooLongError
     from ..stages.audio import AudioError, load_speech, probe_audio
     from ..stages.portrait import PortraitError, load_portrait
 
@@ -237,15 +259,14 @@ def preflight(job: Job, args: argparse.Namespace) -> None:
         if "already exists" in message:
             message += " (only --overwrite on the command line allows replacing it)"
         raise Refusal(message, EXIT_OUTPUT) from None
+    if args.save_project:
+        _check_project_destination(Path(args.save_project))
     try:
-        info = probe_audio(speech)
-        duration = info.duration_s
-        if duration is not None:
-            if job.trim_start >= duration:
-                raise Refusal(f"The trim starts at {job.trim_start:.2f} s, after the end of the speech "
-                              f"({duration:.2f} s)", EXIT_USAGE)
-            end = duration if job.trim_end is None else min(job.trim_end, duration)
-            check_fits(int((end - job.trim_start) * FPS), job.resolution, device)
+        duration = probe_audio(speech).duration_s
+        if duration is not None and job.trim_start >= duration:
+            raise Refusal(f"The trim starts at {job.trim_start:.2f} s, after the end of the speech "
+                          f"({duration:.2f} s)", EXIT_USAGE)
+        estimate_fits(job, device)  # from the stated duration: nothing decoded yet
         load_speech(speech)  # decodes and checks the samples (damaged, invalid, too short)
         load_portrait(portrait)
     except (AudioError, PortraitError, ClipTooLongError) as exc:

@@ -163,7 +163,9 @@ class ModelStore:
             detail = "link points to a file that is gone" if path.is_symlink() else "not installed"
             return FileStatus(file, FileState.MISSING, path, None, detail)
         if not path.is_file():
-            return FileStatus(file, FileState.CORRUPT, path, None, "a folder is in the way of this file")
+            what = "a folder is in the way of this file" if path.is_dir() else \
+                "not a regular file (a named pipe, device or socket)"
+            return FileStatus(file, FileState.CORRUPT, path, None, what)
         if file.size is not None and stat.st_size != file.size:
             return FileStatus(file, FileState.CORRUPT, path, stat.st_size,
                               f"{human_size(stat.st_size)} instead of {human_size(file.size)}")

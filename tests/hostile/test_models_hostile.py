@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Case, Inputs, judge, run_batch, run_cli
+from support.hostile import Case, Inputs, judge, run_batch, run_cli
 
 
 class _Payload:

@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 import pytest
-from conftest import Case, Inputs, judge, run_batch, run_cli, write_float_wav, write_wav
+from support.hostile import Case, Inputs, judge, run_batch, run_cli, write_float_wav, write_wav
 
 NO_STORE = "no-such-store"
 
@@ -80,9 +80,9 @@ def _job(**fields):
 def _speech(kind: str):
     def build(i: Inputs) -> list:
         (i.folder / "empty-store").mkdir()
-        if kind == "long":
+        if kind.startswith("long"):
             speech = write_wav(i.folder / "lecture.wav", 600.0, rate=8000)
-            extra = ["--resolution", "256"]
+            extra = ["--resolution", kind[4:]]
         elif kind == "garbage":
             speech = i.folder / "talk.mp3"
             speech.write_bytes(np.random.default_rng(1).integers(0, 255, 5000, dtype=np.uint8).tobytes())
@@ -113,6 +113,40 @@ def _portrait(kind: str):
             photo = i.folder / "nope.jpg"
         return render(i, "-p", photo)
     return build
+
+
+def _image(kind: str):
+    def build(i: Inputs) -> list:
+        import struct
+        import zlib
+
+        photo = i.folder / "photo.png"
+        if kind == "truncated":
+            photo.write_bytes(i.photo.read_bytes()[:200])
+        elif kind == "text":
+            photo = i.folder / "photo.jpg"
+            photo.write_text("this is not a photo\n")
+        elif kind == "tiny":
+            from PIL import Image
+
+            Image.new("RGB", (4, 4)).save(photo)
+        else:  # a PNG whose header claims 100000 × 100000 pixels (a decompression bomb)
+            def chunk(tag: bytes, data: bytes) -> bytes:
+                return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+            header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
+            photo.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+                              + chunk(b"IDAT", zlib.compress(bytes(1 << 16))) + chunk(b"IEND", b""))
+        return render(i, "-p", photo)
+    return build
+
+
+def _check_not_128(i: Inputs, outcome) -> None:
+    assert "choose 128×128" not in outcome.err, "suggests the size already chosen"
+
+
+def _save_over_document(i: Inputs) -> list:
+    (i.folder / "notes.txt").write_text("my notes, not a project\n")
+    return render(i, "--save-project", i.folder / "notes.txt")
 
 
 def _output_folder_missing(i: Inputs) -> list:
@@ -167,7 +201,15 @@ CASES: dict[str, Case] = {
     "portrait is a named pipe": Case(_portrait("fifo"), 4, ("pipe.jpg", "not a regular file")),
     "portrait is empty": Case(_portrait("empty"), 4, ("empty.jpg",)),
     "portrait path of 100000 characters": Case(_portrait("long"), 2, ("too long",)),
-    "ten-minute speech": Case(_speech("long"), 4, ("10:00", "trim", "at most")),
+    "ten-minute speech at 256": Case(_speech("long256"), 4, ("10:00", "trim", "at most")),
+    "ten-minute speech at 128": Case(_speech("long128"), 4, ("10:00", "trim", "at most"), check=_check_not_128),
+    "photo cut short": Case(_image("truncated"), 4, ("photo.png",)),
+    "text named .jpg": Case(_image("text"), 4, ("photo.jpg",)),
+    "photo of 4×4 pixels": Case(_image("tiny"), 4, ("photo.png",)),
+    "photo claiming 100000×100000 pixels": Case(_image("bomb"), 4, ("photo.png",)),
+    "project saved over a document": Case(_save_over_document, 5, ("notes.txt", "not a DAWN Studio project")),
+    "project saved into a missing folder": Case(lambda i: render(i, "--save-project", i.folder / "no" / "p.dawn"),
+                                                5, ("does not exist",)),
     "speech with NaN samples": Case(_speech("nan"), 4, ("the audio contains invalid samples",)),
     "speech with infinite samples": Case(_speech("inf"), 4, ("the audio contains invalid samples",)),
     "speech is random bytes": Case(_speech("garbage"), 4, ("talk.mp3",)),
@@ -218,7 +260,7 @@ def test_hostile_render(outcomes, case_id):
 
 def test_the_installed_command_refuses_an_input_as_output(tmp_path):
     """The same rule through ``python -m dawn_studio`` itself, not only through cli.main."""
-    from conftest import make_inputs
+    from support.hostile import make_inputs
 
     inputs = make_inputs(tmp_path / "w")
     inputs.snapshot()
@@ -226,3 +268,16 @@ def test_the_installed_command_refuses_an_input_as_output(tmp_path):
                      cwd=inputs.folder)
     assert result.code == 2 and "same file" in result.err
     inputs.unchanged()
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="file permissions do not bind root")
+def test_unreadable_speech_names_the_file(tmp_path):
+    from support.hostile import make_inputs
+
+    inputs = make_inputs(tmp_path / "w")
+    inputs.speech.chmod(0)
+    try:
+        result = run_cli(*render(inputs), cwd=inputs.folder)
+    finally:
+        inputs.speech.chmod(0o644)
+    assert result.code == 4 and "talk.wav" in result.err and "permission denied" in result.err
