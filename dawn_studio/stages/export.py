@@ -27,6 +27,9 @@ import numpy as np
 from ..progress import CancelToken, StepCallback, check_cancel, report
 
 FPS = 25
+#: Above this many pixels per frame (a full-frame export of a large photo), the encoder looks ahead
+#: 5 frames instead of 40: about 0.5 GB less memory at 6000×6000 for the same speed.
+LARGE_FRAME_PIXELS = 8_000_000
 ExportFormat = Literal["mp4", "webm", "gif", "png"]
 FORMAT_SUFFIX: dict[str, str] = {"mp4": ".mp4", "webm": ".webm", "gif": ".gif", "png": ""}
 FORMAT_LABELS: dict[str, str] = {
@@ -237,6 +240,8 @@ def _write_av(tmp: Path, frames: Iterator[np.ndarray], num_frames: int, size: tu
         if mp4:
             video.options = {"crf": str(settings.quality), "preset": settings.preset,
                              "movflags": "+faststart"}
+            if size[0] * size[1] > LARGE_FRAME_PIXELS:  # each frame x264 looks ahead to is held in memory
+                video.options["x264-params"] = "rc-lookahead=5:sync-lookahead=0"
         else:
             video.options = {"crf": str(settings.quality), "b": "0", "row-mt": "1", "deadline": "good",
                              "cpu-used": "4"}
