@@ -281,3 +281,34 @@ def test_unreadable_speech_names_the_file(tmp_path):
     finally:
         inputs.speech.chmod(0o644)
     assert result.code == 4 and "talk.wav" in result.err and "permission denied" in result.err
+
+
+def test_partial_file_of_a_killed_export_is_removed_by_the_next_run(tmp_path, tiny_store, face_photo):
+    """SIGKILL while encoding leaves the hidden partial file; the next run to that output removes it."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from support.hostile import make_inputs
+
+    inputs = make_inputs(tmp_path / "w")
+    long_speech = write_wav(inputs.folder / "long.wav", 6.0)
+    argv = ["render", "-p", face_photo, "-a", long_speech, "-o", inputs.folder / "out.gif", "--steps", "1",
+            "--models", tiny_store]
+    process = subprocess.Popen([sys.executable, "-m", "dawn_studio", *map(str, argv)], cwd=inputs.folder,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    partial = []
+    while not partial and process.poll() is None and time.monotonic() < deadline:
+        partial = list(inputs.folder.glob(".out.gif.*.partial.gif"))
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    if not partial:
+        pytest.skip("the export finished before it could be interrupted")
+    assert partial[0].exists() and not (inputs.folder / "out.gif").exists()
+    (inputs.folder / "no-models").mkdir()
+    result = run_cli(*argv[:-1], inputs.folder / "no-models", cwd=inputs.folder)
+    assert result.code == 3
+    assert not list(inputs.folder.glob(".*.partial*")), "the killed run's partial file is still there"
