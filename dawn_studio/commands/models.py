@@ -159,6 +159,7 @@ def status_as_json(store: ModelStore) -> dict[str, Any]:
     return {
         "store": str(store.root),
         "reason": store.reason,
+        "ledger_ignored": list(store.ledger.ignored),
         "features": [{"id": f.feature.id, "ready": f.ready, "summary": f.summary,
                       "missing": [s.file.id for s in f.missing]} for f in status.features],
         "files": [{"id": s.file.id, "path": s.file.path, "state": s.state.value, "detail": s.detail,

@@ -134,6 +134,7 @@ class Job:
         data = asdict(self)
         data["motion"] = self.motion.to_dict()
         data["output"] = asdict(self.output)
+        del data["output"]["overwrite"]  # a permission of one run, never stored (see from_dict)
         if relative_to is not None:
             data["relative_paths"] = {
                 key: _relative(getattr(self, key), relative_to) for key in ("portrait", "audio")

@@ -146,6 +146,9 @@ CASES: dict[str, Case] = {
     "import links and a sparse giant": Case(_import_links, 1, (), check=_check_links, same_listing=False),
     "ledger not JSON": Case(_ledger("{{{ garbage"), 0, ("ignored", "Features:"), needs_store=True),
     "ledger a list": Case(_ledger("[1, 2, 3]"), 0, ("ignored",), needs_store=True),
+    "ledger a list, as JSON": Case(lambda i: _ledger("[1, 2, 3]")(i) + ["--json"], 0, ('"ledger_ignored": [',
+                                                                                   "not an object"),
+                                   needs_store=True),
     "ledger sections wrong": Case(_ledger('{"verified": [1, 2], "recorded": {"a": 5}}'), 0,
                                   ("ignored", "verified"), needs_store=True),
 }
