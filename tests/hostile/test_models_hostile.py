@@ -129,6 +129,8 @@ CASES: dict[str, Case] = {
                                        needs_store=True),
     "architecture.json a list": Case(_broken("architecture.json", "[1, 2]"), 3, ("architecture.json",),
                                      needs_store=True),
+    "architecture.json a list, -v": Case(_broken("architecture.json", "[1, 2]"), 3, ("architecture.json",),
+                                         needs_store=True, verbose=True),
     "architecture.json unknown preset": Case(_broken("architecture.json", '{"preset": "huge"}'), 3,
                                              ("preset",), needs_store=True),
     "HuBERT 10^9 wide": Case(_hubert(hidden_size=10**9), 3, ("hidden_size",), needs_store=True),
