@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from . import APP_NAME, __version__, heap
 from .commands import COMMAND_MODULES
-from .logging_setup import configure_logging
+from .logging_setup import configure_logging, current_log_file
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -33,6 +33,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C while starting up (importing torch can take seconds)
+        print("Cancelled.", file=sys.stderr)
+        return EXIT_CANCELLED
+
+
+def _main(argv: Sequence[str] | None) -> int:
     heap.share_main_arena()  # before any thread exists: generation threads then reuse the main heap
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -47,10 +55,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("Cancelled.", file=sys.stderr)
         return EXIT_CANCELLED
     except Exception as exc:  # last line of defence: a message, the details in the log
-        logging.getLogger(__name__).exception("command %s failed", args.command)
-        print(f"Error: {exc}", file=sys.stderr)
+        logging.getLogger(__name__).info("command %s failed", args.command, exc_info=True)
+        if isinstance(exc, RecursionError):
+            text = "an input is nested too deeply to be read"
+        elif isinstance(exc, MemoryError):
+            text = "not enough memory for this input"
+        else:
+            text = str(exc) or type(exc).__name__
+        log_file = current_log_file()
+        where = f" (details in {log_file})" if log_file else ""
+        print(f"Error: {text[:500]}{where}", file=sys.stderr)
         return EXIT_FAILURE
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -12,6 +12,23 @@ LOG_FILE_NAME = "dawn-studio.log"
 _FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
+class _BriefFormatter(logging.Formatter):
+    """One line per record on the console: tracebacks go to the log file (``--verbose`` shows them)."""
+
+    def __init__(self) -> None:
+        super().__init__("%(levelname)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.formatMessage(_without_traceback(record))
+
+
+def _without_traceback(record: logging.LogRecord) -> logging.LogRecord:
+    brief = logging.makeLogRecord(record.__dict__)
+    brief.message = record.getMessage()
+    brief.exc_info, brief.exc_text, brief.stack_info = None, None, None
+    return brief
+
+
 def configure_logging(verbose: bool = False, log_dir: Path | None = None) -> Path | None:
     """Set up the root logger once; returns the log file path (None if it cannot be written)."""
     root = logging.getLogger()
@@ -22,7 +39,7 @@ def configure_logging(verbose: bool = False, log_dir: Path | None = None) -> Pat
             handler.close()
     console = logging.StreamHandler()
     console.setLevel(logging.DEBUG if verbose else logging.WARNING)
-    console.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    console.setFormatter(logging.Formatter("%(levelname)s: %(message)s") if verbose else _BriefFormatter())
     console._dawn_studio = True  # type: ignore[attr-defined]
     root.addHandler(console)
 

@@ -1,6 +1,8 @@
 """Test-suite settings: headless Qt, an isolated home for settings/logs/caches, helpers on the path."""
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -9,6 +11,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Nothing a test does may touch the user's real settings, logs, caches or model store.
 _ISOLATED_HOME = Path(tempfile.mkdtemp(prefix="dawn-studio-tests-"))
+atexit.register(shutil.rmtree, _ISOLATED_HOME, ignore_errors=True)  # nothing is left in the temp folder
 for _var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
     os.environ[_var] = str(_ISOLATED_HOME / _var.lower())
 sys.path.insert(0, str(Path(__file__).parent))

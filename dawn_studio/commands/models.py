@@ -99,6 +99,10 @@ def run_list(args: argparse.Namespace) -> int:
         return EXIT_OK
     out = sys.stdout
     print(f"Model folder: {store.root} ({store.reason})", file=out)
+    if store.ledger.ignored:
+        print(f"Note: ignored part of the damaged record {store.ledger.path.name}: "
+              f"{'; '.join(store.ledger.ignored)}. Those files count as not yet checked; "
+              "`dawn-studio models verify` checks them again.", file=out)
     print("", file=out)
     print("Features:", file=out)
     for feature in status.features:
@@ -155,6 +159,7 @@ def status_as_json(store: ModelStore) -> dict[str, Any]:
     return {
         "store": str(store.root),
         "reason": store.reason,
+        "ledger_ignored": list(store.ledger.ignored),
         "features": [{"id": f.feature.id, "ready": f.ready, "summary": f.summary,
                       "missing": [s.file.id for s in f.missing]} for f in status.features],
         "files": [{"id": s.file.id, "path": s.file.path, "state": s.state.value, "detail": s.detail,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import stat
 import sys
 import time
 from dataclasses import replace
@@ -11,11 +13,13 @@ from typing import Any, TextIO
 
 from ..engine.events import ProgressEvent, format_duration
 from ..engine.job import QUALITY_STEPS, Job, JobError
-from ..modelstore import ModelsMissingError, ModelStore
+from ..modelstore import ModelStore, ModelStoreError
 from ..progress import Cancelled
 from ..stages.export import FORMAT_SUFFIX, ExportError, check_destination
 from ..stages.motion import MotionControls, MotionError
 from .terminal import with_cancel_on_interrupt
+
+log = logging.getLogger(__name__)
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -157,72 +161,197 @@ class RenderProgress:
             print(text, file=self.out, flush=True)
 
 
-def run_render(args: argparse.Namespace) -> int:
-    from ..engine.engine import Engine, EngineError
-    from ..engine.memory import ClipTooLongError
-    from ..engine.models import ARCHITECTURE_FILE
-    from ..networks.checkpoint import CheckpointError
-    from ..stages.audio import AudioError
-    from ..stages.portrait import PortraitError
+class Refusal(Exception):
+    """A check before any heavy work failed: the message for the person, and the exit code."""
 
-    err = sys.stderr
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _input_file(path: str, label: str) -> Path:
+    """``path`` as an existing, readable regular file (a named pipe is never opened: it would block)."""
+    source = Path(path).expanduser()
     try:
-        job = build_job(args)
-    except (JobError, MotionError) as exc:
-        print(f"Error: {exc}", file=err)
-        return EXIT_USAGE
+        info = source.stat()
+    except FileNotFoundError:
+        raise Refusal(f"{label} file not found: {source}", EXIT_BAD_INPUT) from None
+    except OSError as exc:
+        raise Refusal(f"Cannot read the {label.lower()} file {source}: {exc.strerror or exc}", EXIT_BAD_INPUT) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise Refusal(f"{label} {source} is a folder, not a file", EXIT_BAD_INPUT)
+    if not stat.S_ISREG(info.st_mode):
+        raise Refusal(f"{label} {source} is not a regular file (a pipe, device or socket)", EXIT_BAD_INPUT)
+    try:
+        with open(source, "rb") as handle:
+            handle.read(1)
+    except OSError as exc:
+        reason = "permission denied" if isinstance(exc, PermissionError) else (exc.strerror or str(exc))
+        raise Refusal(f"Cannot read the {label.lower()} file {source}: {reason}", EXIT_BAD_INPUT) from None
+    return source
+
+
+def _refuse_same_files(job: Job, args: argparse.Namespace) -> None:
+    """No output may be one of the inputs, whatever --overwrite says: it would destroy the input."""
+    from ..stages.export import same_file
+
+    inputs = [("portrait", job.portrait), ("speech", job.audio)]
+    outputs = [("output", job.output.path)]
+    if args.project:
+        inputs.append(("project", args.project))
+    if args.save_project:
+        outputs.append(("project to save", args.save_project))
+    for out_label, out_path in outputs:
+        for in_label, in_path in inputs:
+            if in_label == "project" and out_label == "project to save":
+                continue  # saving the settings back into the project they came from is an update
+            if out_path and same_file(out_path, in_path):
+                raise Refusal(f"The {out_label} {out_path} is the same file as the {in_label} {in_path}; "
+                              "choose another name (nothing was written)", EXIT_USAGE)
+    if args.save_project and job.output.path and same_file(args.save_project, job.output.path):
+        raise Refusal(f"The project to save {args.save_project} is the same file as the output; "
+                      "choose another name", EXIT_USAGE)
+
+
+def _check_project_destination(target: Path) -> None:
+    """A project may be saved over an earlier project, never over any other file, into a writable folder."""
+    from ..engine.job import PROJECT_FORMAT
+
+    if target.is_dir():
+        raise Refusal(f"{target} is a folder; give a file name for the project", EXIT_OUTPUT)
+    if target.exists():
+        try:
+            with open(target, "rb") as handle:
+                is_project = PROJECT_FORMAT.encode() in handle.read(4096)
+        except OSError:
+            is_project = False
+        if not is_project or not stat.S_ISREG(target.stat().st_mode):
+            raise Refusal(f"{target} exists and is not a DAWN Studio project; choose another name for the "
+                          "project (it was left untouched)", EXIT_OUTPUT)
+    try:
+        check_destination(target, overwrite=True)
+    except ExportError as exc:
+        raise Refusal(str(exc), EXIT_OUTPUT) from None
+
+
+def preflight(job: Job, args: argparse.Namespace) -> None:
+    """Every check that needs no model, in the order a person fixes things: settings, inputs, output,
+    the speech's length against the memory, the speech itself. Raises Refusal."""
+    from ..device import resolve_device
+    from ..engine.engine import estimate_fits
+    from ..engine.memory import ClipTooLongError
+    from ..stages.audio import AudioError, load_speech, probe_audio
+    from ..stages.portrait import PortraitError, load_portrait
+
     if job.output.path is None:
-        print("Error: give --output FILE", file=err)
-        return EXIT_USAGE
-    for label, path in (("Portrait", job.portrait), ("Speech", job.audio)):
-        if not Path(path).is_file():
-            print(f"Error: {label} file not found: {path}", file=err)
-            return EXIT_BAD_INPUT
+        raise Refusal("give --output FILE", EXIT_USAGE)
+    try:
+        device = resolve_device(job.device)
+    except ValueError as exc:
+        raise Refusal(str(exc), EXIT_USAGE) from None
+    portrait = _input_file(job.portrait, "Portrait")
+    speech = _input_file(job.audio, "Speech")
+    _refuse_same_files(job, args)
     try:
         check_destination(job.output.path, job.output.overwrite)
     except ExportError as exc:
-        print(f"Error: {exc}", file=err)
-        return EXIT_OUTPUT
-    store = ModelStore(args.models, reason="given with --models") if args.models else ModelStore.locate()
-    if not (store.root / ARCHITECTURE_FILE).is_file():
-        try:
-            store.require(f"dawn{job.resolution}")
-        except ModelsMissingError as exc:
-            print(f"Error: {exc}", file=err)
-            return EXIT_MODELS_MISSING
+        message = str(exc)
+        if "already exists" in message:
+            message += " (only --overwrite on the command line allows replacing it)"
+        raise Refusal(message, EXIT_OUTPUT) from None
     if args.save_project:
-        job.save(args.save_project)
+        _check_project_destination(Path(args.save_project))
+    try:
+        duration = probe_audio(speech).duration_s
+        if duration is not None and job.trim_start >= duration:
+            raise Refusal(f"The trim starts at {job.trim_start:.2f} s, after the end of the speech "
+                          f"({duration:.2f} s)", EXIT_USAGE)
+        estimate_fits(job, device)  # from the stated duration: nothing decoded yet
+        load_speech(speech)  # decodes and checks the samples (damaged, invalid, too short)
+        load_portrait(portrait)
+    except (AudioError, PortraitError, ClipTooLongError) as exc:
+        raise Refusal(str(exc), EXIT_BAD_INPUT) from None
+
+
+def run_render(args: argparse.Namespace) -> int:
+    err = sys.stderr
+    try:
+        job = build_job(args)
+        preflight(job, args)
+    except (JobError, MotionError) as exc:
+        print(f"Error: {exc}", file=err)
+        return EXIT_USAGE
+    except Refusal as exc:
+        log.info("render refused before loading models", exc_info=True)
+        print(f"Error: {exc}", file=err)
+        return exc.code
+    return _render(job, args)
+
+
+def _render(job: Job, args: argparse.Namespace) -> int:
+    from ..engine.engine import Engine, EngineError
+    from ..engine.memory import ClipTooLongError
+    from ..engine.models import ARCHITECTURE_FILE, ModelLoadError
+    from ..networks.checkpoint import CheckpointError
+    from ..networks.lfg.config import LFGConfigError
+    from ..networks.pbnet.config import PBNetConfigError
+    from ..networks.pbnet.options import PBNetOptionsError
+    from ..stages.audio import AudioError
+    from ..stages.portrait import PortraitError, PortraitModelError
+
+    err = sys.stderr
+    assert job.output.path is not None
+    try:
+        store = ModelStore(args.models, reason="given with --models") if args.models else ModelStore.locate()
+        if not (store.root / ARCHITECTURE_FILE).is_file():
+            store.require(f"dawn{job.resolution}")
+    except ModelStoreError as exc:
+        print(f"Error: {exc}", file=err)
+        return EXIT_MODELS_MISSING
+    if args.save_project:
+        try:
+            job.save(args.save_project)
+        except OSError as exc:
+            print(f"Error: cannot save the project {args.save_project}: {exc.strerror or exc}", file=err)
+            return EXIT_OUTPUT
 
     progress = RenderProgress(err, args.quiet)
     engine = Engine(store.root)
+    export_seconds = 0.0
 
     def work(cancel):
+        nonlocal export_seconds
         result = engine.run(job, progress, cancel, previews=False)
         for warning in result.warnings:
             progress.message(f"Warning: {warning}")
         progress.message(f"Encoding {result.num_frames} frames ({result.duration_s:.2f} s)…")
+        started = time.perf_counter()
         written = engine.export(result, job.output.path, job.output.export_settings(),
                                 full_frame=job.output.full_frame, cancel=cancel)
+        export_seconds = time.perf_counter() - started
         return result, written
 
+    failures: tuple[tuple[tuple[type[BaseException], ...], int], ...] = (
+        ((PortraitModelError, CheckpointError, ModelStoreError, ModelLoadError, PBNetOptionsError,
+          PBNetConfigError, LFGConfigError), EXIT_MODELS_MISSING),
+        ((PortraitError, AudioError, ClipTooLongError), EXIT_BAD_INPUT),
+        ((ExportError,), EXIT_OUTPUT),
+        ((EngineError, JobError), EXIT_FAILURE),
+    )
     try:
         result, written = with_cancel_on_interrupt(work)
     except Cancelled:
         progress.message("Cancelled; nothing was written.")
         return EXIT_CANCELLED
-    except (PortraitError, AudioError) as exc:
-        progress.message(f"Error: {exc}")
-        return EXIT_BAD_INPUT
-    except ExportError as exc:
-        progress.message(f"Error: {exc}")
-        return EXIT_OUTPUT
-    except (CheckpointError, ModelsMissingError) as exc:
-        progress.message(f"Error: {exc}")
-        return EXIT_MODELS_MISSING
-    except (EngineError, ClipTooLongError, JobError) as exc:
-        progress.message(f"Error: {exc}")
-        return EXIT_FAILURE
+    except Exception as exc:
+        code = next((code for kinds, code in failures if isinstance(exc, kinds)), None)
+        if code is None:
+            raise
+        log.info("render failed", exc_info=True)
+        print(f"Error: {exc}", file=err)  # errors are shown even with --quiet
+        return code
     total = result.timings.get("total", 0.0)
     progress.message(f"Wrote {written} ({result.num_frames} frames, {result.duration_s:.2f} s) "
-                     f"in {format_duration(total)}.")
+                     f"in {format_duration(total + export_seconds)} (generating {format_duration(total)}, "
+                     f"export {format_duration(export_seconds)}).")
     return EXIT_OK

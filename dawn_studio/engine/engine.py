@@ -21,7 +21,7 @@ from .. import heap
 from ..device import ComputeDevice, resolve_device
 from ..networks.a2v import DDIMStep, FlowSequence, NoiseSource
 from ..progress import Cancelled, CancelToken, StepCallback, check_cancel
-from ..stages.audio import AudioWarning, DecodeOptions, SpeechInput, decode_audio, load_speech
+from ..stages.audio import AudioWarning, DecodeOptions, SpeechInput, decode_audio, load_speech, probe_audio
 from ..stages.audio import extract_speech_features as hubert_features
 from ..stages.export import FPS, ExportSettings, check_destination, export_video
 from ..stages.motion import MotionSequences, PortraitState, apply_controls, generate_raw_motion
@@ -180,6 +180,7 @@ class Engine:
         if job.output.path is not None:
             check_destination(job.output.path, job.output.overwrite)
         device = resolve_device(job.device)
+        estimate_fits(job, device)
         torch_device = torch.device(device.torch_device)
         tracker = ProgressTracker(PIPELINE if previews else PIPELINE[:-1], on_event)
         timings: dict[str, float] = {}
@@ -309,6 +310,17 @@ class Engine:
         self.models.release()
         self.cache.clear()
         heap.return_freed_memory()
+
+
+def estimate_fits(job: Job, device: ComputeDevice) -> None:
+    """Refuse a clip that cannot fit from the speech's stated duration, before anything is decoded or
+    run (ClipTooLongError; the exact check follows once the speech is decoded)."""
+    duration = probe_audio(job.audio).duration_s
+    if duration is None:
+        return
+    end = duration if job.trim_end is None else min(job.trim_end, duration)
+    if end > job.trim_start:
+        check_fits(int((end - job.trim_start) * FPS), job.resolution, device)
 
 
 def fit_within(frames: Iterator[np.ndarray], max_side: int) -> Iterator[np.ndarray]:

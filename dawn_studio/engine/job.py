@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import os
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
+
+import numpy as np
 
 from ..stages.export import FORMAT_SUFFIX, ExportSettings
 from ..stages.motion import MotionControls, MotionError
@@ -25,6 +28,13 @@ FRAMINGS = ("face", "reference")
 #: Diffusion steps of the quality presets (20 is the reference's setting).
 QUALITY_STEPS = {"draft": 8, "standard": 20}
 Framing = Literal["face", "reference"]
+#: Longest file path accepted (PATH_MAX on Linux); longer ones are typing or file mistakes.
+MAX_PATH_CHARS = 4096
+#: Trim points beyond a day are mistakes (and would overflow sample arithmetic).
+MAX_TRIM_S = 86_400.0
+#: The CRF range each encoder accepts (x264 8-bit: 0–51, VP9: 0–63; GIF and PNG ignore it).
+MAX_PROJECT_BYTES = 1 << 20
+CRF_RANGE = {"mp4": (0, 51), "webm": (0, 63), "gif": (0, 63), "png": (0, 63)}
 
 
 class JobError(ValueError):
@@ -40,6 +50,19 @@ class OutputSettings:
     quality: int = 18
     full_frame: bool = True
     overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        if self.path is not None:
+            object.__setattr__(self, "path", _path_text(self.path, "output"))
+        if not isinstance(self.format, str) or self.format not in FORMAT_SUFFIX:
+            raise JobError(f"Output format must be one of {', '.join(FORMAT_SUFFIX)}, got {self.format!r}")
+        low, high = CRF_RANGE[self.format]
+        if not _is_int(self.quality) or not low <= self.quality <= high:
+            raise JobError(f"The quality (CRF) must be a whole number from {low} to {high} for "
+                           f"{self.format.upper()}, got {self.quality!r}")
+        for name in ("full_frame", "overwrite"):
+            if not isinstance(getattr(self, name), bool):
+                raise JobError(f"The output setting '{name}' must be true or false, got {getattr(self, name)!r}")
 
     def export_settings(self) -> ExportSettings:
         return ExportSettings(format=self.format, quality=self.quality, overwrite=self.overwrite)  # type: ignore[arg-type]
@@ -69,28 +92,39 @@ class Job:
     output: OutputSettings = field(default_factory=OutputSettings)
 
     def __post_init__(self) -> None:
-        if not str(self.portrait):
+        object.__setattr__(self, "portrait", _path_text(self.portrait, "portrait"))
+        object.__setattr__(self, "audio", _path_text(self.audio, "speech"))
+        if not self.portrait:
             raise JobError("Choose a portrait photo")
-        if not str(self.audio):
+        if not self.audio:
             raise JobError("Choose a speech recording")
-        if self.resolution not in RESOLUTIONS:
-            raise JobError(f"Resolution must be 128 or 256, got {self.resolution}")
-        if self.framing not in FRAMINGS:
+        if not _is_int(self.resolution) or self.resolution not in RESOLUTIONS:
+            raise JobError(f"Resolution must be 128 or 256, got {self.resolution!r}")
+        if not isinstance(self.framing, str) or self.framing not in FRAMINGS:
             raise JobError(f"Framing must be one of {', '.join(FRAMINGS)}, got {self.framing!r}")
-        if not isinstance(self.steps, int) or not 1 <= self.steps <= 1000:
+        if not _is_int(self.steps) or not 1 <= self.steps <= 1000:
             raise JobError(f"Diffusion steps must be a whole number from 1 to 1000, got {self.steps!r}")
-        if not math.isfinite(self.guidance_scale) or not 0.0 <= self.guidance_scale <= 10.0:
-            raise JobError(f"Guidance scale must be between 0 and 10, got {self.guidance_scale}")
-        if self.precision not in PRECISIONS:
+        if not _is_number(self.guidance_scale) or not 0.0 <= self.guidance_scale <= 10.0:
+            raise JobError(f"Guidance scale must be a number between 0 and 10, got {self.guidance_scale!r}")
+        if not isinstance(self.precision, str) or self.precision not in PRECISIONS:
             raise JobError(f"Precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
-        if not isinstance(self.face_index, int) or self.face_index < 0:
-            raise JobError(f"Face index must be 0 or more, got {self.face_index!r}")
-        if self.trim_start < 0 or not math.isfinite(self.trim_start):
-            raise JobError("The trim start must be 0 s or later")
-        if self.trim_end is not None and not self.trim_end > self.trim_start:
-            raise JobError("The trim end must come after the trim start")
-        if self.output.format not in FORMAT_SUFFIX:
-            raise JobError(f"Output format must be one of {', '.join(FORMAT_SUFFIX)}, got {self.output.format!r}")
+        if not isinstance(self.device, str) or not self.device:
+            raise JobError(f"The device must be a name such as auto, cpu or cuda:0, got {self.device!r}")
+        if not _is_int(self.face_index) or self.face_index < 0:
+            raise JobError(f"Face index must be a whole number, 0 or more, got {self.face_index!r}")
+        if not _is_number(self.trim_start) or not 0 <= self.trim_start <= MAX_TRIM_S:
+            raise JobError(f"The trim start must be a number of seconds from 0 to {MAX_TRIM_S:g}, "
+                           f"got {self.trim_start!r}")
+        if self.trim_end is not None:
+            if not _is_number(self.trim_end) or not 0 < self.trim_end <= MAX_TRIM_S:
+                raise JobError(f"The trim end must be a number of seconds up to {MAX_TRIM_S:g}, "
+                               f"got {self.trim_end!r}")
+            if not self.trim_end > self.trim_start:
+                raise JobError("The trim end must come after the trim start")
+        if not isinstance(self.motion, MotionControls):
+            raise JobError("The motion settings are not valid")
+        if not isinstance(self.output, OutputSettings):
+            raise JobError("The output settings are not valid")
 
     def with_changes(self, **changes: Any) -> Job:
         return replace(self, **changes)
@@ -100,6 +134,7 @@ class Job:
         data = asdict(self)
         data["motion"] = self.motion.to_dict()
         data["output"] = asdict(self.output)
+        del data["output"]["overwrite"]  # a permission of one run, never stored (see from_dict)
         if relative_to is not None:
             data["relative_paths"] = {
                 key: _relative(getattr(self, key), relative_to) for key in ("portrait", "audio")
@@ -108,25 +143,39 @@ class Job:
 
     @classmethod
     def from_dict(cls, document: dict[str, Any], base_dir: Path | None = None) -> Job:
+        """The job a project document describes. An ``overwrite`` stored in it is ignored: only the
+        person (the command line's --overwrite, the app's own question) may allow replacing a file."""
         if not isinstance(document, dict) or document.get("format") != PROJECT_FORMAT:
             raise JobError("Not a DAWN Studio project file")
         version = document.get("version")
-        if not isinstance(version, int) or version > PROJECT_VERSION:
-            raise JobError(f"This project was saved by a newer DAWN Studio (format version {version})")
-        data = dict(document.get("job") or {})
-        relative = data.pop("relative_paths", {}) or {}
+        if not _is_int(version) or version > PROJECT_VERSION:
+            raise JobError(f"This project was saved by a newer DAWN Studio (format version {version!r})")
+        data = document.get("job") or {}
+        if not isinstance(data, dict):
+            raise JobError("The project's settings ('job') must be an object of named settings")
+        data = dict(data)
+        relative = data.pop("relative_paths", None) or {}
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise JobError(f"Unknown project setting(s): {', '.join(unknown)}")
+            raise JobError(f"Unknown project setting(s): {', '.join(map(str, unknown))[:200]}")
+        for key in ("motion", "output"):
+            if not isinstance(data.get(key) or {}, dict):
+                raise JobError(f"The project's '{key}' settings must be an object of named settings")
+        if not isinstance(relative, dict):
+            raise JobError("The project's 'relative_paths' must be an object")
+        output = dict(data.get("output") or {})
+        output.pop("overwrite", None)
         try:
             data["motion"] = MotionControls.from_dict(data.get("motion") or {})
-            data["output"] = OutputSettings(**(data.get("output") or {}))
+            data["output"] = OutputSettings(**output)
         except (MotionError, TypeError) as exc:
             raise JobError(f"Project settings are invalid: {exc}") from exc
         if base_dir is not None:
             for key in ("portrait", "audio"):
-                data[key] = _resolve(data.get(key, ""), relative.get(key), base_dir)
+                stored, rel = data.get(key, ""), relative.get(key)
+                if isinstance(stored, str) and (rel is None or isinstance(rel, str)):
+                    data[key] = _resolve(stored, rel, base_dir)
         try:
             return cls(**data)
         except TypeError as exc:
@@ -145,12 +194,41 @@ class Job:
     def load(cls, path: str | os.PathLike[str]) -> Job:
         source = Path(path)
         try:
+            if source.stat().st_size > MAX_PROJECT_BYTES:
+                raise JobError(f"{source.name} is too large to be a project file")
             document = json.loads(source.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise JobError(f"Project file not found: {source}") from None
+        except IsADirectoryError:
+            raise JobError(f"{source} is a folder, not a project file") from None
+        except OSError as exc:
+            raise JobError(f"Cannot read the project file {source.name}: {exc.strerror or exc}") from None
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise JobError(f"{source.name} is not a readable project file ({exc})") from exc
+            raise JobError(f"{source.name} is not a readable project file ({exc})") from None
+        except RecursionError:
+            raise JobError(f"{source.name} is not a project file (nested too deeply)") from None
         return cls.from_dict(document, base_dir=source.parent.resolve())
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and math.isfinite(value)
+
+
+def _path_text(value: Any, what: str) -> str:
+    """A path setting as text, or JobError for numbers, lists, absurd lengths and NUL bytes."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str):
+        raise JobError(f"The {what} path must be text, got {type(value).__name__} {str(value)[:40]!r}")
+    if len(value) > MAX_PATH_CHARS:
+        raise JobError(f"The {what} path is too long ({len(value)} characters; at most {MAX_PATH_CHARS})")
+    if "\0" in value:
+        raise JobError(f"The {what} path contains a NUL character")
+    return value
 
 
 def _relative(path: str, base: Path) -> str | None:
@@ -162,10 +240,13 @@ def _relative(path: str, base: Path) -> str | None:
 
 def _resolve(absolute: str, relative: str | None, base: Path) -> str:
     """The stored absolute path if it exists, else the one relative to the project file."""
-    if absolute and Path(absolute).exists():
-        return absolute
-    if relative:
-        candidate = (base / relative).resolve()
-        if candidate.exists():
-            return str(candidate)
+    try:
+        if absolute and Path(absolute).exists():
+            return absolute
+        if relative:
+            candidate = (base / relative).resolve()
+            if candidate.exists():
+                return str(candidate)
+    except (OSError, ValueError):  # a name too long or with a NUL byte: the job's checks say so
+        pass
     return absolute

@@ -82,9 +82,35 @@ def check_fits(frames: int, resolution: int, device: ComputeDevice, free: int | 
     need = required_bytes(frames, resolution)
     if need <= free * HEADROOM:
         return keepable and required_bytes(frames, resolution, freed_memory_kept=True) <= free * HEADROOM
+    raise ClipTooLongError(too_long_message(frames, resolution, device, need, free))
+
+
+def too_long_message(frames: int, resolution: int, device: ComputeDevice, need: int, free: int) -> str:
+    """Why the clip does not fit, and only the remedies that would help: the longest length that fits,
+    the smaller model when it fits more, a GPU when this machine has one."""
+    from ..device import available_devices
+
     fits = max_frames(resolution, free)
-    raise ClipTooLongError(
-        f"This clip is {frames / FPS:.1f} s ({frames} frames) at {resolution}×{resolution}; generating it in one "
-        f"pass needs about {need / 2**30:.1f} GB but {device.label} has {free / 2**30:.1f} GB free. "
-        f"Trim the speech to at most {fits / FPS:.1f} s, choose 128×128, or use a device with more memory."
-    )
+    text = (f"This clip is {_clock(frames / FPS)} ({frames} frames) at {resolution}×{resolution}; generating it "
+            f"in one pass needs about {need / 2**30:.1f} GB but {device.label} has {free / 2**30:.1f} GB free.")
+    remedies = []
+    if fits >= FPS:
+        remedies.append(f"trim the speech to at most {fits / FPS:.1f} s (--trim-start/--trim-end) or use a "
+                        "shorter clip")
+    else:
+        remedies.append("close other programs to free memory, or use a much shorter clip")
+    if resolution != 128 and max_frames(128, free) > max(fits, 0):
+        remedies.append(f"choose 128×128 (up to {max_frames(128, free) / FPS:.1f} s fit)")
+    gpus = [d for d in available_devices() if d.kind != "cpu" and d.torch_device != device.torch_device]
+    if device.kind == "cpu" and gpus:
+        remedies.append(f"use the GPU ({gpus[0].torch_device})")
+    return f"{text} To make it fit, {', or '.join(remedies)}."
+
+
+def _clock(seconds: float) -> str:
+    """``m:ss`` (``h:mm:ss`` past an hour), with the seconds to one decimal under a minute."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    whole = int(round(seconds))
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"

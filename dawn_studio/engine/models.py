@@ -100,12 +100,15 @@ def store_architecture(root: Path, resolution: int) -> VideoArchitecture:
     marker = root / ARCHITECTURE_FILE
     if marker.is_file():
         try:
-            preset = json.loads(marker.read_text(encoding="utf-8")).get("preset")
-        except (OSError, ValueError) as exc:
-            raise ModelLoadError(f"{marker} is not readable JSON: {exc}") from exc
+            document = json.loads(marker.read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError) as exc:
+            raise ModelLoadError(f"{marker} is not readable JSON ({type(exc).__name__}); remove it to use "
+                                 "the published models") from None
+        preset = document.get("preset") if isinstance(document, dict) else None
         if preset == "tiny":
             return tiny_architecture(resolution)
-        raise ModelLoadError(f"{marker} names an unknown architecture preset {preset!r}")
+        raise ModelLoadError(f"{marker} names no known architecture preset ({str(preset)[:40]!r}; known: "
+                             "'tiny'); remove it to use the published models")
     return published_architecture(resolution)
 
 

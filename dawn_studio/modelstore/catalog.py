@@ -157,11 +157,13 @@ def _require(entry: dict[str, Any], key: str, kind: type, where: str) -> Any:
     return value
 
 
-def _checked_path(path: str, where: str) -> str:
-    """Store paths must stay inside the store: relative, no '..', no backslashes."""
+def _checked_path(path: str, where: str, what: str = "store path") -> str:
+    """Paths in the catalog (store paths, source paths, import patterns) must stay inside their folder:
+    relative, no '..', no backslashes, no drive letters."""
     pure = PurePosixPath(path)
-    if not path or "\\" in path or pure.is_absolute() or ".." in pure.parts or path != str(pure):
-        raise CatalogError(f"catalog: {where} has an unsafe store path {path!r}")
+    if (not path or "\\" in path or pure.is_absolute() or ".." in pure.parts or path != str(pure)
+            or ":" in pure.parts[0]):
+        raise CatalogError(f"catalog: {where} has an unsafe {what} {path!r}")
     return path
 
 
@@ -191,7 +193,10 @@ def parse_catalog(raw: Any, source_path: Path | None = None) -> Catalog:
         licence = _require(entry, "licence", str, where)
         if licence not in licences:
             raise CatalogError(f"catalog: {where} names an unknown licence {licence!r}")
-        match = tuple(entry.get("match") or (PurePosixPath(path).name,))
+        patterns = entry.get("match") or [PurePosixPath(path).name]
+        if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+            raise CatalogError(f"catalog: {where} needs 'match' as a list of path patterns")
+        match = tuple(_checked_path(p, where, "import pattern") for p in patterns)
         files.append(CatalogFile(
             id=fid, path=path, title=_require(entry, "title", str, where),
             purpose=_require(entry, "purpose", str, where), licence=licence, sources=sources,
@@ -243,7 +248,7 @@ def _parse_source(entry: Any, origins: dict[str, Origin], where: str) -> SourceR
     origin = _require(entry, "origin", str, where)
     if origin not in origins:
         raise CatalogError(f"catalog: {where} names an unknown origin {origin!r}")
-    return SourceRef(origin=origin, path=_require(entry, "path", str, where))
+    return SourceRef(origin=origin, path=_checked_path(_require(entry, "path", str, where), where, "source path"))
 
 
 def _is_hex(text: str) -> bool:

@@ -84,3 +84,34 @@ def _text_problem(path: Path, parse, kind: str) -> str | None:
     except (UnicodeDecodeError, ValueError, yaml.YAMLError):
         return f"not valid {kind}"
     return None if isinstance(value, dict) else f"{kind} without the expected settings"
+
+
+def structure_problem(path: Path, name: str | None = None) -> str | None:
+    """None when the file's structure loads safely (weights-only for PyTorch files, numpy-only for
+    pickles, plain values for option files); else why not. Run after :func:`format_problem`: only then
+    is a file called verified, so a checkpoint carrying a pickle payload is never recorded as good."""
+    from ..networks.checkpoint import CheckpointError, check_checkpoint_structure
+
+    name = (name or path.name).lower()
+    try:
+        if name.endswith(_TORCH_SUFFIXES):
+            check_checkpoint_structure(path)
+        elif name.endswith(".pkl"):
+            from ..stages.portrait.safe_pickle import UnsafePickleError, read_numpy_pickle
+
+            try:
+                read_numpy_pickle(path)
+            except UnsafePickleError as exc:
+                return f"not a plain numpy pickle ({exc})"
+        elif name.endswith((".yaml", ".yml")):
+            from ..networks.pbnet.options import PBNetOptionsError, parse_options
+
+            try:
+                parse_options(path.read_text(encoding="utf-8"), source=path.name)
+            except PBNetOptionsError as exc:
+                return str(exc)
+    except CheckpointError as exc:
+        return str(exc).split(" (file ")[0]
+    except (OSError, UnicodeDecodeError, ValueError, MemoryError, RecursionError) as exc:
+        return f"cannot be read safely ({type(exc).__name__})"
+    return None

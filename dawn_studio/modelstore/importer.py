@@ -7,6 +7,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import shutil
+import stat
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,10 +19,15 @@ from .download import check_free_space
 from .errors import ModelImportError, StoreAccessError
 from .events import ProgressCallback, StoreProgress
 from .ledger import Verification
-from .store import PART_SUFFIX, FileState, ModelStore
+from .store import PART_SUFFIX, FileState, ModelStore, human_size
 from .transfer import discard_partial
 
 CHUNK = 1 << 20
+
+
+#: No model file of the catalog comes near this; a larger "model" is a mistake or a trap (a link to
+#: /dev/zero, a sparse file) and is refused before a byte is copied.
+MAX_IMPORT_BYTES = 16 << 30
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,7 @@ class Candidate:
     file: CatalogFile
     where: str  # path inside the source (POSIX)
     size: int
+    problem: str | None = None  # why it cannot be imported, found without reading it
 
 
 @dataclass(frozen=True)
@@ -70,18 +77,39 @@ def recognise(catalog: Catalog, rel_path: str) -> CatalogFile | None:
     return next(iter(winners.values())) if len(winners) == 1 else None
 
 
-def _folder_entries(root: Path) -> Iterator[tuple[str, int]]:
+def _folder_entries(root: Path) -> Iterator[tuple[str, int, str | None]]:
+    """(path inside ``root``, size, problem) of every entry that could be a file. Nothing is opened:
+    a named pipe would block, a device never ends. Links must stay inside ``root``."""
+    inside = root.resolve()
     for dirpath, dirnames, filenames in os.walk(root, onerror=None):
         dirnames[:] = [d for d in dirnames if not d.startswith(".git")]
         for name in filenames:
             if name.endswith((PART_SUFFIX, PART_SUFFIX + ".json")):
                 continue
             full = Path(dirpath) / name
+            where = full.relative_to(root).as_posix()
             try:
-                size = full.stat().st_size
-            except OSError:
+                problem = None
+                if full.is_symlink():
+                    target = full.resolve()
+                    if not target.is_relative_to(inside):
+                        problem = f"a link to {target}, outside the imported folder; copy the file itself"
+                info = full.stat()
+            except (OSError, RuntimeError):
                 continue
-            yield full.relative_to(root).as_posix(), size
+            yield where, info.st_size, problem or _entry_problem(info)
+
+
+def _entry_problem(info: os.stat_result) -> str | None:
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file (a named pipe, device or socket)"
+    return _size_problem(info.st_size)
+
+
+def _size_problem(size: int) -> str | None:
+    if size > MAX_IMPORT_BYTES:
+        return f"{human_size(size)}, far larger than any model file (at most {human_size(MAX_IMPORT_BYTES)})"
+    return None
 
 
 def find_candidates(catalog: Catalog, source: Path) -> tuple[list[Candidate], int, zipfile.ZipFile | None]:
@@ -94,18 +122,19 @@ def find_candidates(catalog: Catalog, source: Path) -> tuple[list[Candidate], in
             archive = zipfile.ZipFile(source)
         except (zipfile.BadZipFile, OSError) as exc:
             raise ModelImportError(f"{source} is a damaged zip file: {exc}") from None
-        entries = [(i.filename.replace("\\", "/"), i.file_size) for i in archive.infolist() if not i.is_dir()]
+        entries = [(i.filename.replace("\\", "/"), i.file_size, _size_problem(i.file_size))
+                   for i in archive.infolist() if not i.is_dir()]
     elif source.exists():
         raise ModelImportError(f"{source} is neither a folder nor a zip file.")
     else:
         raise ModelImportError(f"{source} does not exist.")
     found, unrecognised = [], 0
-    for where, size in entries:
+    for where, size, problem in entries:
         file = recognise(catalog, where)
         if file is None:
             unrecognised += 1
         else:
-            found.append(Candidate(file, where, size))
+            found.append(Candidate(file, where, size, problem))
     return found, unrecognised, archive
 
 
@@ -139,7 +168,8 @@ def _import(store: ModelStore, source: Path, candidates: list[Candidate], unreco
         store.ensure_writable()
         copying = archive is not None or not link
         if copying:
-            check_free_space(store, sum(max(c.size for c in group) for group in pending))
+            check_free_space(store, sum(max((c.size for c in group if c.problem is None), default=0)
+                                        for group in pending))
     total = sum(group[0].size for group in pending)
     installed, rejected = [], []
     done = 0
@@ -171,6 +201,8 @@ def _install_candidate(store: ModelStore, source: Path, archive: zipfile.ZipFile
     file = candidate.file
     target = store.path_of(file.id)
     part = store.part_path(file)
+    if candidate.problem is not None:
+        return candidate.problem
     if file.size is not None and candidate.size != file.size:
         return f"{candidate.size} bytes instead of {file.size}"
     try:
@@ -186,7 +218,7 @@ def _install_candidate(store: ModelStore, source: Path, archive: zipfile.ZipFile
             elif link:
                 checked = origin
             else:
-                _copy(origin, part, emit, cancel)
+                _copy(origin, part, candidate.size, emit, cancel)
                 checked = part
         emit("verifying", 0)
         verification = store.check_candidate(file, checked, cancel=cancel)
@@ -211,9 +243,16 @@ def _install_candidate(store: ModelStore, source: Path, archive: zipfile.ZipFile
     return None
 
 
-def _copy(origin: Path, part: Path, emit, cancel: CancelToken | None) -> None:
-    with open(origin, "rb") as src, open(part, "wb") as out:
-        _stream(src, out, None, emit, cancel)
+def _copy(origin: Path, part: Path, expected: int, emit, cancel: CancelToken | None) -> None:
+    """Copy a regular file, never more than the size it had when it was looked at (it may be swapped
+    for a pipe or grow meanwhile: opened without blocking, checked again on the open handle)."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(origin, flags)
+    with os.fdopen(fd, "rb") as src:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ModelImportError("not a regular file (a named pipe, device or socket)")
+        with open(part, "wb") as out:
+            _stream(src, out, expected, emit, cancel)
     shutil.copystat(origin, part, follow_symlinks=True)
 
 
@@ -234,7 +273,8 @@ def _stream(src, out, limit: int | None, emit, cancel: CancelToken | None) -> No
         out.write(chunk)
         done += len(chunk)
         if limit is not None and done > limit:
-            raise ModelImportError("a zip member is larger than the zip says (damaged or malicious zip)")
+            raise ModelImportError("larger than it was announced (a damaged or malicious zip, or a file that "
+                                   "grows while it is copied)")
         emit("copying", done)
     out.flush()
     os.fsync(out.fileno())

@@ -47,14 +47,32 @@ class Ledger:
         return stat.st_mtime_ns, stat.st_size
 
     def _load(self) -> dict[str, dict[str, Any]]:
+        """The ledger's content; what cannot be used is left out and said in ``ignored`` (the files
+        it described are then simply checked again)."""
         self._seen = self._file_version()
+        self.ignored: list[str] = []
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except FileNotFoundError:
+            data = {}
+        except (OSError, ValueError, RecursionError) as exc:
+            self.ignored.append(f"the whole file ({type(exc).__name__}: {str(exc)[:80]})")
             data = {}
         if not isinstance(data, dict):
+            self.ignored.append(f"the whole file (a JSON {type(data).__name__}, not an object)")
             data = {}
-        return {"verified": dict(data.get("verified") or {}), "recorded": dict(data.get("recorded") or {})}
+        loaded: dict[str, dict[str, Any]] = {}
+        for section in ("verified", "recorded"):
+            value = data.get(section) or {}
+            if not isinstance(value, dict):
+                self.ignored.append(f"its '{section}' section (not an object)")
+                value = {}
+            entries = {k: v for k, v in value.items() if isinstance(v, dict)}
+            if len(entries) != len(value):
+                self.ignored.append(f"{len(value) - len(entries)} malformed '{section}' entr"
+                                    f"{'y' if len(value) - len(entries) == 1 else 'ies'}")
+            loaded[section] = entries
+        return loaded
 
     def reload(self) -> None:
         with self._lock:
@@ -85,6 +103,8 @@ class Ledger:
             return None
         if entry.get("size") != stat.st_size or entry.get("mtime_ns") != stat.st_mtime_ns:
             return None
+        if not isinstance(entry.get("sha256"), (str, type(None))):
+            return None
         return Verification(bool(entry.get("ok")), entry.get("sha256"), str(entry.get("reason", "")))
 
     def remember(self, rel_path: str, stat: os.stat_result, result: Verification) -> None:
@@ -106,7 +126,10 @@ class Ledger:
             entry = self._data["recorded"].get(rel_path)
         if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
             return None
-        return RecordedHash(entry["sha256"], int(entry.get("size", -1)), str(entry.get("how", "")),
+        size = entry.get("size", -1)
+        if not isinstance(size, int) or isinstance(size, bool):
+            return None
+        return RecordedHash(entry["sha256"], size, str(entry.get("how", "")),
                             str(entry.get("recorded_at", "")))
 
     def record(self, rel_path: str, sha256: str, size: int, how: str) -> None:

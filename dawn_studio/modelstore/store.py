@@ -14,7 +14,7 @@ from ..progress import CancelToken, check_cancel
 from .catalog import Catalog, CatalogFile, Feature, load_catalog
 from .checksums import file_digests
 from .errors import IntegrityError, ModelsMissingError, StoreAccessError
-from .formats import format_problem
+from .formats import format_problem, structure_problem
 from .ledger import Ledger, Verification
 from .location import locate_store
 
@@ -163,7 +163,9 @@ class ModelStore:
             detail = "link points to a file that is gone" if path.is_symlink() else "not installed"
             return FileStatus(file, FileState.MISSING, path, None, detail)
         if not path.is_file():
-            return FileStatus(file, FileState.CORRUPT, path, None, "a folder is in the way of this file")
+            what = "a folder is in the way of this file" if path.is_dir() else \
+                "not a regular file (a named pipe, device or socket)"
+            return FileStatus(file, FileState.CORRUPT, path, None, what)
         if file.size is not None and stat.st_size != file.size:
             return FileStatus(file, FileState.CORRUPT, path, stat.st_size,
                               f"{human_size(stat.st_size)} instead of {human_size(file.size)}")
@@ -225,7 +227,7 @@ class ModelStore:
         size = path.stat().st_size
         if file.size is not None and size != file.size:
             return Verification(False, None, f"{human_size(size)} instead of {human_size(file.size)}")
-        problem = format_problem(path, file.name)
+        problem = format_problem(path, file.name) or structure_problem(path, file.name)
         if problem:
             return Verification(False, None, problem)
         sha256, git_blob = file_digests(path, git_blob=hub_git_blob is not None, progress=progress,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import struct
 import zipfile
 from collections.abc import Mapping
@@ -47,26 +48,43 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict:
         raise CheckpointError("Model path is not a file", path=p)
     if p.stat().st_size == 0:
         raise CheckpointError("Model file is empty (an interrupted download?)", path=p)
-    try:
-        obj = torch.load(p, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise CheckpointError(
-            "Model file holds objects other than tensors and plain containers; refusing to load it "
-            f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})", path=p,
-        ) from exc
-    except (
-        RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError,
-        # what the weights-only unpickler raises on damaged or foreign bytes (e.g. a text file)
-        IndexError, KeyError, TypeError, AttributeError, struct.error,
-    ) as exc:
-        raise CheckpointError(
-            "Not a readable PyTorch checkpoint (wrong format or truncated file)", path=p,
-        ) from exc
+    obj = _safe_load(p, "cpu")
     if not isinstance(obj, dict):
         raise CheckpointError(
             f"Unexpected checkpoint content: a {type(obj).__name__}, not a dictionary", path=p,
         )
     return obj
+
+
+#: What the weights-only unpickler raises on damaged or foreign bytes (e.g. a text file).
+_DAMAGED = (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, IndexError, KeyError, TypeError,
+            AttributeError, struct.error, MemoryError, OverflowError, RecursionError)
+_REFUSED_GLOBAL = re.compile(r"(Unsupported global: [^\n]+|unsupported GLOBAL [^\n]+?)(?: whose|\.?$|\n)",
+                             re.MULTILINE)
+
+
+def _safe_load(path: Path, map_location: str) -> object:
+    """``torch.load(weights_only=True)`` with errors a person can act on. The refusal never repeats
+    torch's advice to load with ``weights_only=False``: that would run the file's code."""
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = _REFUSED_GLOBAL.search(str(exc))
+        what = f"; it asks for {found.group(1).strip().rstrip('.')}" if found else ""
+        raise CheckpointError(
+            "Model file holds objects other than tensors and plain containers (code that would run "
+            f"when loaded){what}; refusing to load it", path=path,
+        ) from None
+    except _DAMAGED as exc:
+        raise CheckpointError(
+            "Not a readable PyTorch checkpoint (wrong format or truncated file)", path=path,
+        ) from exc
+
+
+def check_checkpoint_structure(path: str | os.PathLike[str]) -> None:
+    """Read a weight file's structure safely without its tensor data (tensors land on the 'meta'
+    device): CheckpointError when it is damaged or holds anything but tensors and plain containers."""
+    _safe_load(Path(path), "meta")
 
 
 def checkpoint_section(

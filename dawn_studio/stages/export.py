@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
 import tempfile
+import time
 import uuid
 import wave
 from collections.abc import Iterable, Iterator
@@ -25,6 +27,9 @@ import numpy as np
 from ..progress import CancelToken, StepCallback, check_cancel, report
 
 FPS = 25
+#: Above this many pixels per frame (a full-frame export of a large photo), the encoder looks ahead
+#: 5 frames instead of 40: about 0.5 GB less memory at 6000×6000 for the same speed.
+LARGE_FRAME_PIXELS = 8_000_000
 ExportFormat = Literal["mp4", "webm", "gif", "png"]
 FORMAT_SUFFIX: dict[str, str] = {"mp4": ".mp4", "webm": ".webm", "gif": ".gif", "png": ""}
 FORMAT_LABELS: dict[str, str] = {
@@ -52,7 +57,7 @@ class ExportSettings:
     def __post_init__(self) -> None:
         if self.format not in FORMAT_SUFFIX:
             raise ValueError(f"Unknown export format '{self.format}' (choose from {', '.join(FORMAT_SUFFIX)})")
-        if not 0 <= self.quality <= 63:
+        if isinstance(self.quality, bool) or not isinstance(self.quality, int) or not 0 <= self.quality <= 63:
             raise ValueError("Quality (CRF) must be between 0 and 63")
 
 
@@ -61,10 +66,83 @@ def even_size(width: int, height: int) -> tuple[int, int]:
     return width - width % 2, height - height % 2
 
 
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Whether two paths name one file: the same resolved path (links, ``..``) or the same inode
+    (hard links). A path that does not exist yet is only the same as another by name."""
+    first, second = Path(a).expanduser(), Path(b).expanduser()
+    try:
+        if first.resolve() == second.resolve():
+            return True
+    except (OSError, RuntimeError):
+        pass
+    try:
+        return os.path.samefile(first, second)
+    except (OSError, ValueError):
+        return False
+
+
+def partial_name(target: Path) -> Path:
+    """The temporary name an export writes under: hidden, beside the target, marked with this process."""
+    return target.with_name(f".{target.name or 'export'}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial"
+                            f"{target.suffix}")
+
+
+_PARTIAL_TAG = re.compile(r"^(?:(?P<pid>\d+)-)?[0-9a-f]{8}$")
+#: Where the owner of a partial file cannot be asked whether it still runs (Windows), it is
+#: considered abandoned after this long.
+_ABANDONED_AFTER_S = 24 * 3600
+
+
+def remove_abandoned_partials(target: Path) -> list[Path]:
+    """Delete partial files of ``target`` left by an earlier export that was killed (its process is gone);
+    those of an export still running are kept. Returns what was removed."""
+    prefix, suffix = f".{target.name or 'export'}.", f".partial{target.suffix}"
+    removed = []
+    try:
+        entries = list(target.parent.iterdir()) if str(target.parent) else list(Path(".").iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(prefix) and name.endswith(suffix)):
+            continue
+        match = _PARTIAL_TAG.match(name[len(prefix):len(name) - len(suffix)])
+        if match is None or not _abandoned(entry, match.group("pid")):
+            continue
+        try:
+            _remove(entry)
+        except OSError:
+            continue
+        removed.append(entry)
+    return removed
+
+
+def _abandoned(entry: Path, pid: str | None) -> bool:
+    if pid is None:  # written before partial names carried their process
+        return True
+    if os.name != "posix":
+        try:
+            return time.time() - entry.lstat().st_mtime > _ABANDONED_AFTER_S
+        except OSError:
+            return False
+    if int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError, OSError):
+        return False
+    return False
+
+
 def check_destination(path: str | os.PathLike[str], overwrite: bool = False) -> Path:
-    """Fail early (before any heavy work) if the result could not be written to ``path``."""
+    """Fail early (before any heavy work) if the result could not be written to ``path``; removes the
+    partial files a killed earlier export of the same target left behind."""
     target = Path(path).expanduser()
     folder = target.parent if str(target.parent) else Path(".")
+    if folder.is_dir():
+        remove_abandoned_partials(target)
     if target.exists() and not overwrite:
         raise ExportError(f"{target} already exists. Choose another name or allow overwriting.")
     if target.exists() and target.is_dir() != (target.suffix == ""):
@@ -162,6 +240,8 @@ def _write_av(tmp: Path, frames: Iterator[np.ndarray], num_frames: int, size: tu
         if mp4:
             video.options = {"crf": str(settings.quality), "preset": settings.preset,
                              "movflags": "+faststart"}
+            if size[0] * size[1] > LARGE_FRAME_PIXELS:  # each frame x264 looks ahead to is held in memory
+                video.options["x264-params"] = "rc-lookahead=5:sync-lookahead=0"
         else:
             video.options = {"crf": str(settings.quality), "b": "0", "row-mt": "1", "deadline": "good",
                              "cpu-used": "4"}
@@ -261,7 +341,7 @@ def export_video(
         yield first
         yield from stream
 
-    tmp = target.with_name(f".{target.name or 'export'}.{uuid.uuid4().hex[:8]}.partial{target.suffix}")
+    tmp = partial_name(target)
     try:
         if settings.format in ("mp4", "webm"):
             written = _write_av(tmp, all_frames(), num_frames, size, audio, sample_rate, settings,

@@ -383,10 +383,7 @@ def read_curve(path: str | os.PathLike[str], kind: CurveKind, frames: int) -> np
         raise MotionError(f"Curve file not found: {p}")
     suffix = p.suffix.lower()
     if suffix == ".npy":
-        try:
-            values = np.load(p, allow_pickle=False)
-        except (ValueError, OSError) as exc:
-            raise MotionError(f"{p.name} is not a readable NumPy array file ({exc})") from None
+        values = _read_npy(p)
     elif suffix in (".csv", ".txt"):
         values = _read_csv(p, columns)
     else:
@@ -395,6 +392,30 @@ def read_curve(path: str | os.PathLike[str], kind: CurveKind, frames: int) -> np
         return validate_curve(values, kind, frames)
     except MotionError as exc:
         raise MotionError(f"{p.name}: {exc}") from None
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    """A ``.npy`` array, after checking that its header describes the bytes the file really holds (a
+    header may claim terabytes), with no pickled objects."""
+    try:
+        with path.open("rb") as handle:
+            version = np.lib.format.read_magic(handle)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
+            elif version in ((2, 0), (3, 0)):
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
+            else:
+                raise ValueError(f"unknown format version {version}")
+            if dtype.hasobject:
+                raise ValueError("it holds Python objects")
+            needed = math.prod(shape) * dtype.itemsize
+            available = path.stat().st_size - handle.tell()
+            if needed > available:
+                raise ValueError(f"its header announces {needed} bytes of data but the file holds {available}")
+            handle.seek(0)
+            return np.load(handle, allow_pickle=False)
+    except (ValueError, OSError, EOFError, OverflowError, SyntaxError) as exc:
+        raise MotionError(f"{path.name} is not a readable NumPy array file ({exc})") from None
 
 
 def _read_csv(path: Path, columns: Sequence[str]) -> list[list[float]]:

@@ -46,11 +46,30 @@ def test_moved_project_folder_still_opens(inputs, tmp_path):
     ({"guidance_scale": float("nan")}, "Guidance scale"),
     ({"trim_start": 3.0, "trim_end": 2.0}, "trim end"),
     ({"precision": "int8"}, "Precision"),
-    ({"output": OutputSettings(format="avi")}, "Output format"),
+    ({"output": None}, "output settings"),
 ])
 def test_bad_settings_are_named(inputs, changes, message):
     with pytest.raises(JobError, match=message):
         make_job(inputs, **changes)
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"format": "avi"}, "Output format"),
+    ({"quality": 52}, "from 0 to 51 for MP4"),
+    ({"format": "webm", "quality": 64}, "from 0 to 63 for WEBM"),
+    ({"quality": True}, "CRF"),
+    ({"overwrite": "yes"}, "overwrite"),
+])
+def test_bad_output_settings_are_named(changes, message):
+    with pytest.raises(JobError, match=message):
+        OutputSettings(**changes)
+
+
+def test_a_project_never_grants_overwrite(tmp_path, inputs):
+    document = make_job(inputs).to_dict()
+    document["job"]["output"]["overwrite"] = True
+    (tmp_path / "p.dawn").write_text(json.dumps(document))
+    assert Job.load(tmp_path / "p.dawn").output.overwrite is False
 
 
 def test_bad_project_files(tmp_path, inputs):

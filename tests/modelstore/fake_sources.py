@@ -11,7 +11,6 @@ import json
 import pickle
 import threading
 import time
-import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -20,12 +19,12 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 def torch_like_zip(payload_size: int, seed: int = 0) -> bytes:
-    """A file shaped like a torch.save archive (zip with data.pkl) of about ``payload_size`` bytes."""
-    buffer = io.BytesIO()
+    """A real torch.save archive (the store loads its structure safely) of about ``payload_size`` bytes."""
+    import torch
+
     blob = hashlib.sha256(str(seed).encode()).digest() * (payload_size // 32 + 1)
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
-        archive.writestr("archive/data.pkl", pickle.dumps({"weights": "tensor"}, protocol=2))
-        archive.writestr("archive/data/0", blob[:payload_size])
+    buffer = io.BytesIO()
+    torch.save({"weights": torch.frombuffer(bytearray(blob[:payload_size]), dtype=torch.uint8)}, buffer)
     return buffer.getvalue()
 
 

@@ -162,6 +162,13 @@ def test_published_checksums_match_the_shared_3ddfa_copies():
 
 @pytest.mark.parametrize("change, message", [
     (lambda c: c["files"][0].update(path="../outside.pth"), "unsafe store path"),
+    (lambda c: c["files"][0].update(path="/etc/passwd"), "unsafe store path"),
+    (lambda c: c["files"][0].update(path="C:/models/x.pth"), "unsafe store path"),
+    (lambda c: c["files"][0].update(path="a/../../x.pth"), "unsafe store path"),
+    (lambda c: c["files"][0]["sources"][0].update(path="../../secret"), "unsafe source path"),
+    (lambda c: c["files"][0]["sources"][0].update(path="/abs/file.pth"), "unsafe source path"),
+    (lambda c: c["files"][0].update(match=["../*.pth"]), "unsafe import pattern"),
+    (lambda c: c["files"][0].update(match="big_model.pth"), "list of path patterns"),
     (lambda c: c["files"][0].update(licence="nope"), "unknown licence"),
     (lambda c: c["files"][0].update(sha256="xyz"), "malformed sha256"),
     (lambda c: c["features"][0]["files"].append("ghost"), "unknown files"),

@@ -293,8 +293,12 @@ def decode_audio(
             raise AudioError(f"'{p.name}' is damaged: none of its {stats.damaged_packets} audio packets "
                              "could be decoded")
         raise AudioError(f"'{p.name}' contains an audio stream with no sound in it (length 0)")
+    samples = output.result()
+    if not np.isfinite(samples).all():
+        raise AudioError(f"'{p.name}': the audio contains invalid samples (not-a-number or infinite values), "
+                         "so it cannot drive a video. Export the recording again from the program that made it.")
     report(progress, total_s, total_s)
-    return DecodedAudio(output.result(), options.sample_rate, info, stats)
+    return DecodedAudio(samples, options.sample_rate, info, stats)
 
 
 class _BatchedStats:

@@ -154,6 +154,40 @@ def _read_json(path: Path) -> dict:
     return value
 
 
+#: Upper bounds of the sizes a HuBERT configuration may ask for (HuBERT-XL is 1280 wide, 48 layers):
+#: a file asking for more would only exhaust the memory while the network is built.
+_CONFIG_LIMITS = {"hidden_size": 8192, "num_hidden_layers": 256, "num_attention_heads": 256,
+                  "intermediate_size": 65_536, "num_conv_pos_embeddings": 4096,
+                  "num_conv_pos_embedding_groups": 4096, "vocab_size": 1_000_000}
+_MAX_PARAMETERS = 4_000_000_000
+
+
+def _check_config_sizes(raw: dict, path: Path) -> None:
+    """Refuse a configuration with absurd sizes before any memory is allocated for it."""
+    def bad(what: str) -> CheckpointError:
+        return CheckpointError(f"Unusable HuBERT configuration: {what}", path=path)
+
+    sizes = {}
+    for key, limit in _CONFIG_LIMITS.items():
+        value = raw.get(key, HUBERT_LARGE_CONFIG.get(key, 1))
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
+            raise bad(f"'{key}' must be a whole number from 1 to {limit}, got {str(value)[:40]}")
+        sizes[key] = value
+    convs = {key: raw.get(key, HUBERT_LARGE_CONFIG[key]) for key in ("conv_dim", "conv_kernel", "conv_stride")}
+    for key, values in convs.items():
+        if not isinstance(values, list) or not 1 <= len(values) <= 32 or not all(
+                isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 8192 for v in values):
+            raise bad(f"'{key}' must be a list of up to 32 whole numbers from 1 to 8192")
+    hidden, inner = sizes["hidden_size"], sizes["intermediate_size"]
+    dims = [1, *convs["conv_dim"]]
+    parameters = (sizes["num_hidden_layers"] * (4 * hidden * hidden + 2 * hidden * inner)
+                  + hidden * hidden * sizes["num_conv_pos_embeddings"] // sizes["num_conv_pos_embedding_groups"]
+                  + sum(a * b * k for a, b, k in zip(dims, dims[1:], convs["conv_kernel"], strict=False))
+                  + hidden * sizes["vocab_size"])
+    if parameters > _MAX_PARAMETERS:
+        raise bad(f"it asks for about {parameters / 1e9:.0f} billion weights, far more than any HuBERT model")
+
+
 def load_hubert(
     folder: str | Path, *, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32,
 ) -> HubertEncoder:
@@ -163,7 +197,9 @@ def load_hubert(
         raise CheckpointError("HuBERT model folder not found; download the speech model first", path=root)
     config_path = root / CONFIG_FILE
     try:
-        config = HubertConfig(**_read_json(config_path))
+        raw_config = _read_json(config_path)
+        _check_config_sizes(raw_config, config_path)
+        config = HubertConfig(**raw_config)
         model = build_hubert(config)
     except (TypeError, ValueError) as exc:
         if isinstance(exc, CheckpointError):

@@ -13,7 +13,7 @@ Typical use::
 
 from .analysis import FaceResult, PortraitAnalysis, analyse_portrait
 from .crop import FACE_RAISE, FACE_SCALE, FRAMINGS, FaceCrop, Framing, crop_image, plan_crop, portrait_tensor
-from .errors import NO_FACE_MESSAGE, NoFaceError, PortraitError
+from .errors import NO_FACE_MESSAGE, NoFaceError, PortraitError, PortraitModelError
 from .image_io import HEIF_AVAILABLE, Portrait, load_portrait, portrait_from_image
 from .models import (
     PortraitModels,
@@ -27,7 +27,8 @@ from .safe_pickle import UnsafePickleError, read_numpy_pickle
 
 __all__ = [
     "FACE_RAISE", "FACE_SCALE", "FRAMINGS", "HEIF_AVAILABLE", "NO_FACE_MESSAGE", "FaceCrop", "FaceResult",
-    "Framing", "NoFaceError", "Portrait", "PortraitAnalysis", "PortraitError", "PortraitModels",
+    "Framing", "NoFaceError", "Portrait", "PortraitAnalysis", "PortraitError", "PortraitModelError",
+    "PortraitModels",
     "UnsafePickleError", "analyse_portrait", "crop_image", "feather_mask", "load_portrait",
     "load_portrait_models", "paste_back", "plan_crop", "portrait_from_image", "portrait_tensor",
     "read_morphable_model", "read_numpy_pickle", "read_param_stats", "save_param_stats",

@@ -14,3 +14,7 @@ class NoFaceError(PortraitError):
 
     def __init__(self, message: str = NO_FACE_MESSAGE) -> None:
         super().__init__(message)
+
+
+class PortraitModelError(PortraitError):
+    """A face-analysis model file is missing or unusable: a model problem, not a problem of the photo."""

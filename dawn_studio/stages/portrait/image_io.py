@@ -97,7 +97,8 @@ def portrait_from_image(
     rgb = np.asarray(rgb_image, dtype=np.uint8)
     if min(rgb.shape[:2]) < MIN_SIDE:
         raise PortraitError(
-            f"The image is only {rgb.shape[1]}×{rgb.shape[0]} pixels; use a photo of at least "
+            f"{f'{Path(source).name}: the' if source else 'The'} image is only {rgb.shape[1]}×{rgb.shape[0]} "
+            f"pixels; use a photo of at least "
             f"{MIN_SIDE} pixels on each side (a few hundred is better)."
         )
     return Portrait(np.ascontiguousarray(rgb), source, orientation not in (None, 1), had_alpha)

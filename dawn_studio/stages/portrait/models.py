@@ -18,7 +18,7 @@ import torch
 from ...networks.checkpoint import CheckpointError
 from ...networks.faceboxes import FaceBoxesNet, load_faceboxes
 from ...networks.tddfa import LandmarkHead, MobileNetTDDFA, MorphableModel, load_tddfa_file
-from .errors import PortraitError
+from .errors import PortraitModelError
 from .safe_pickle import UnsafePickleError, read_numpy_pickle
 
 DETECTOR_FILE = "FaceBoxesProd.pth"
@@ -66,7 +66,7 @@ class PortraitModels:
 def _array(store: dict, key: str, path: Path) -> np.ndarray:
     value = store.get(key) if isinstance(store, dict) else None
     if not isinstance(value, np.ndarray) or value.dtype.kind not in "fiu":
-        raise PortraitError(f"{path.name} has no numeric '{key}' array; it is not the expected 3DDFA file.")
+        raise PortraitModelError(f"{path.name} has no numeric '{key}' array; it is not the expected 3DDFA file.")
     return value
 
 
@@ -76,12 +76,12 @@ def read_param_stats(path: PathLike) -> ParamStats:
     try:
         store = read_numpy_pickle(p)
     except UnsafePickleError as exc:
-        raise PortraitError(f"Cannot use the parameter statistics file: {exc}") from exc
+        raise PortraitModelError(f"Cannot use the parameter statistics file: {exc}") from exc
     mean, std = (
         torch.from_numpy(_array(store, key, p).astype(np.float32).reshape(-1)) for key in ("mean", "std")
     )
     if mean.shape != std.shape:
-        raise PortraitError(f"{p.name}: 'mean' and 'std' differ in length")
+        raise PortraitModelError(f"{p.name}: 'mean' and 'std' differ in length")
     return ParamStats(mean=mean, std=std)
 
 
@@ -99,13 +99,13 @@ def read_morphable_model(path: PathLike) -> MorphableModel:
     try:
         store = read_numpy_pickle(p)
     except UnsafePickleError as exc:
-        raise PortraitError(f"Cannot use the face model (BFM) file: {exc}") from exc
+        raise PortraitModelError(f"Cannot use the face model (BFM) file: {exc}") from exc
     arrays = {k: torch.from_numpy(np.ascontiguousarray(_array(store, k, p))) for k in ("u", "w_shp", "w_exp")}
     keypoints = torch.from_numpy(_array(store, "keypoints", p).astype(np.int64))
     try:
         return MorphableModel.from_bfm_arrays(arrays["u"], arrays["w_shp"], arrays["w_exp"], keypoints)
     except ValueError as exc:
-        raise PortraitError(f"{p.name}: {exc}") from exc
+        raise PortraitModelError(f"{p.name}: {exc}") from exc
 
 
 def load_portrait_models(
@@ -119,7 +119,7 @@ def load_portrait_models(
     """
     base = Path(folder) if folder is not None else None
     if base is not None and not base.is_dir():
-        raise PortraitError(f"The face-analysis model folder {base} does not exist.")
+        raise PortraitModelError(f"The face-analysis model folder {base} does not exist.")
 
     def pick(
         explicit: PathLike | None, names: tuple[str, ...], what: str, required: bool = True,
@@ -131,7 +131,7 @@ def load_portrait_models(
                 return base / name
         if required:
             where = f" in {base}" if base is not None else ""
-            raise PortraitError(f"The {what} ({' or '.join(names)}) was not found{where}.")
+            raise PortraitModelError(f"The {what} ({' or '.join(names)}) was not found{where}.")
         return None
 
     detector_path = pick(detector, (DETECTOR_FILE,), "face detector")
@@ -148,9 +148,9 @@ def load_portrait_models(
             landmark_head=landmark_head,
         )
     except CheckpointError as exc:
-        raise PortraitError(f"A face-analysis model file cannot be used: {exc}") from exc
+        raise PortraitModelError(f"A face-analysis model file cannot be used: {exc}") from exc
     if models.stats.mean.numel() != models.regressor.config.num_params:
-        raise PortraitError(
+        raise PortraitModelError(
             f"{stats_path.name} holds {models.stats.mean.numel()} values but the regressor predicts "
             f"{models.regressor.config.num_params}."
         )

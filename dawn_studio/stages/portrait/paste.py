@@ -84,7 +84,7 @@ def paste_back(
     region = torch.tensor(original[y0:y1, x0:x1], dtype=torch.float32)
     region = region.permute(2, 0, 1)[None]
     band = (mask > 0) & (mask < 1)
-    per_frame = out_h * out_w * 3 + crop.width * crop.height * 3 * 4 * 3
+    per_frame = crop.width * crop.height * 3 * 4 * 3  # the face region's float working copies
     chunk_size = max(1, memory_budget // per_frame)
     for chunk in _chunks(frames, chunk_size):
         generated = _as_float_frames(chunk)
@@ -97,6 +97,8 @@ def paste_back(
             generated = generated + shift
         blended = region + mask * (generated - region)
         pixels = blended.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
-        photos = np.repeat(original[None, :out_h, :out_w], len(chunk), axis=0)
-        photos[:, y0:min(y1, out_h), x0:min(x1, out_w)] = pixels[:, : out_h - y0, : out_w - x0]
-        yield from photos
+        del generated, blended
+        for face in pixels:  # one full-size photo at a time: only the face region differs per frame
+            photo = original[:out_h, :out_w].copy()
+            photo[y0:min(y1, out_h), x0:min(x1, out_w)] = face[: out_h - y0, : out_w - x0]
+            yield photo
