@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from ..stages.export import FORMAT_SUFFIX, ExportSettings
 from ..stages.motion import MotionControls, MotionError
+from .presets import PRESETS, Preset
 
 PROJECT_FORMAT = "dawn-studio-project"
 PROJECT_VERSION = 1
@@ -52,6 +53,11 @@ class Job:
     ``framing``: 'face' crops a square around the chosen face (recommended); 'reference'
     squashes the whole photo to a square like the reference implementation.
     ``trim_end`` None means the end of the audio. ``precision`` 'auto' picks per device.
+    ``preset``: 'studio' (default) keeps the studio's fixes of the reference's behaviours;
+    'reference' switches every one of them back to reproduce the published pipeline
+    (see :mod:`dawn_studio.engine.presets`; it implies the 'reference' framing).
+    ``face_loc_weights``: a face-location weight file (.pth state dict or the packaged base64
+    format) instead of the shipped seed-1234 weights; None for those.
     """
 
     portrait: str
@@ -67,6 +73,8 @@ class Job:
     device: str = "auto"
     precision: str = "auto"
     output: OutputSettings = field(default_factory=OutputSettings)
+    preset: Preset = "studio"
+    face_loc_weights: str | None = None
 
     def __post_init__(self) -> None:
         if not str(self.portrait):
@@ -89,6 +97,10 @@ class Job:
             raise JobError("The trim start must be 0 s or later")
         if self.trim_end is not None and not self.trim_end > self.trim_start:
             raise JobError("The trim end must come after the trim start")
+        if self.preset not in PRESETS:
+            raise JobError(f"Preset must be one of {', '.join(PRESETS)}, got {self.preset!r}")
+        if self.face_loc_weights is not None and not str(self.face_loc_weights):
+            raise JobError("The face-location weight file name is empty")
         if self.output.format not in FORMAT_SUFFIX:
             raise JobError(f"Output format must be one of {', '.join(FORMAT_SUFFIX)}, got {self.output.format!r}")
 

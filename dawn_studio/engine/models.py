@@ -146,15 +146,20 @@ class ModelCache:
             return pose.to(device), blink.to(device)
         return self._get(("motion", str(device)), load)
 
-    def video(self, resolution: int, device: torch.device) -> a2v.FlowDiffusion:
+    def video(self, resolution: int, device: torch.device,
+              face_loc_weights: str | Path | None = None) -> a2v.FlowDiffusion:
+        """The video model; ``face_loc_weights`` names a face-location weight file to use instead of
+        the shipped seed-1234 weights."""
         def load() -> a2v.FlowDiffusion:
             architecture = store_architecture(self.root, resolution)
             generator = lfg.load_generator(self.root / LFG_FILES[resolution], architecture.lfg)
             model = a2v.build_flow_diffusion(
                 self.root / DIFFUSION_FILES[resolution], architecture.a2v, generator=generator,
+                face_loc_weights=True if face_loc_weights is None else face_loc_weights,
             )
             return model.to(device).eval()
-        return self._get(("video", resolution, str(device)), load)
+        source = None if face_loc_weights is None else str(face_loc_weights)
+        return self._get(("video", resolution, str(device), source), load)
 
     def loaded(self) -> list[str]:
         """The groups in memory now ('portrait', 'speech', 'motion', 'video')."""

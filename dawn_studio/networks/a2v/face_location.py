@@ -20,12 +20,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..checkpoint import CheckpointError, load_strict
+from ..checkpoint import CheckpointError, load_strict, read_checkpoint
 from .config import BBoxAxes
 
 FACE_LOC_RESOURCE = "face_loc_seed1234.b64"
 FACE_LOC_SHA256 = "f672b953bf08013967d7d75e4a5e1f40801fdc195b8ce2ace68fa395aa9c56de"
 FACE_LOC_SECTION = "a2v.face_loc"
+STATE_DICT_SUFFIXES = (".pt", ".pth")
 
 
 def bbox_mask(bbox: torch.Tensor, size: int, axes: BBoxAxes = "fixed") -> torch.Tensor:
@@ -122,7 +123,10 @@ def load_face_location_weights(
     module: FaceLocationEncoder,
     path: str | os.PathLike[str] | None = None,
 ) -> FaceLocationEncoder:
-    """Fill ``module`` with the shipped seed-1234 weights (SHA-256 checked), or with a saved file."""
+    """Fill ``module`` with the shipped seed-1234 weights (SHA-256 checked), or with a saved file:
+    the packaged base64 format, or a PyTorch state dict (``.pt``/``.pth``, read tensors-only)."""
+    if path is not None and Path(path).suffix.lower() in STATE_DICT_SUFFIXES:
+        return load_strict(module, read_checkpoint(path), path=path, section=FACE_LOC_SECTION)
     if path is None:
         text = resources.files(__package__).joinpath(FACE_LOC_RESOURCE).read_text(encoding="ascii")
         source, sha = f"<package {__package__}>/{FACE_LOC_RESOURCE}", FACE_LOC_SHA256
