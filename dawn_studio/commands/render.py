@@ -11,6 +11,7 @@ from typing import Any, TextIO
 
 from ..engine.events import ProgressEvent, format_duration
 from ..engine.job import QUALITY_STEPS, Job, JobError
+from ..engine.presets import PRESETS
 from ..modelstore import ModelsMissingError, ModelStore
 from ..progress import Cancelled
 from ..stages.export import FORMAT_SUFFIX, ExportError, check_destination
@@ -67,6 +68,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        "photo like the original DAWN code")
     model.add_argument("--face", type=int, metavar="N", help="which face when there are several (0 = largest "
                        "detector score, default)")
+    model.add_argument("--preset", choices=PRESETS,
+                       help="'studio': the studio's fixes of the original code's quirks (default); 'reference': "
+                       "reproduce the original DAWN pipeline (dense-mesh eyes and box, swapped box axes, squashed "
+                       "photo, channel-0 audio, at most 200 frames rendered; see the README)")
+    model.add_argument("--face-loc-weights", metavar="FILE",
+                       help="face-location weights (.pth state dict) instead of the shipped seed-1234 ones")
     model.add_argument("--device", metavar="DEV", help="auto (default), cpu, cuda, cuda:N or mps")
     model.add_argument("--models", type=Path, metavar="DIR", help="model folder (default: the model store)")
 
@@ -117,6 +124,7 @@ def build_job(args: argparse.Namespace) -> Job:
         changes["steps"] = QUALITY_STEPS["draft"]
     for name, value in (("resolution", args.resolution), ("steps", args.steps), ("guidance_scale", args.cfg),
                         ("framing", args.framing), ("face_index", args.face), ("device", args.device),
+                        ("preset", args.preset), ("face_loc_weights", args.face_loc_weights),
                         ("trim_start", args.trim_start), ("trim_end", args.trim_end)):
         if value is not None:
             changes[name] = value
@@ -178,6 +186,9 @@ def run_render(args: argparse.Namespace) -> int:
         if not Path(path).is_file():
             print(f"Error: {label} file not found: {path}", file=err)
             return EXIT_BAD_INPUT
+    if job.face_loc_weights is not None and not Path(job.face_loc_weights).is_file():
+        print(f"Error: Face-location weight file not found: {job.face_loc_weights}", file=err)
+        return EXIT_USAGE
     try:
         check_destination(job.output.path, job.output.overwrite)
     except ExportError as exc:
