@@ -19,12 +19,13 @@ import torch
 
 from .. import heap
 from ..device import ComputeDevice, resolve_device
+from ..frame_rate import FPS
 from ..networks.a2v import DDIMStep, NoiseSource
 from ..progress import Cancelled, CancelToken, HandOverObserver, StepCallback, check_cancel
 from ..stages.audio import AudioWarning, DecodeOptions, SpeechInput, decode_audio, load_speech
 from ..stages.audio import extract_speech_features as hubert_features
 from ..stages.audio.speech_features import normalisation_stats, normalise
-from ..stages.export import FPS, ExportSettings, check_destination, export_video
+from ..stages.export import ExportSettings, check_destination, export_video
 from ..stages.motion import MotionSequences, PortraitState, apply_controls, generate_raw_motion
 from ..stages.portrait import (
     FaceResult,
@@ -144,7 +145,7 @@ class Engine:
                observe: HandOverObserver | None = None) -> tuple[SpeechClip, bool]:
         """HuBERT features of the trimmed speech (cached by content, trim and decoding)."""
         decoding = behaviour(job.preset).decoding
-        key = self._speech_key(job, device)
+        key = self.speech_key(job, device)
 
         def compute() -> SpeechClip:
             speech = load_speech(job.audio, decoding, cancel=cancel)
@@ -200,7 +201,7 @@ class Engine:
         initial = _initial_state(analysis, job, rules)
         clip, _ = self.speech(job, device, cancel=cancel)
         check_cancel(cancel)
-        raw, _ = self.raw_motion(job, clip, initial.state, device, self._speech_key(job, device))
+        raw, _ = self.raw_motion(job, clip, initial.state, device, self.speech_key(job, device))
         return apply_controls(raw, initial.state, job.motion)
 
     # ---- the whole job -------------------------------------------------------------------
@@ -260,7 +261,7 @@ class Engine:
             motion = motion_override
             cached = True
         else:
-            raw, cached = self.raw_motion(job, clip, initial.state, device, self._speech_key(job, device),
+            raw, cached = self.raw_motion(job, clip, initial.state, device, self.speech_key(job, device),
                                           draws=draws, observe=observe)
             motion = apply_controls(raw, initial.state, job.motion)
         tracker.update("motion", 1, 1, cached=cached)
@@ -304,7 +305,7 @@ class Engine:
                  timings["total"], ", ".join(f"{k} {v:.2f}s" for k, v in timings.items()))
         return result
 
-    def _speech_key(self, job: Job, device: ComputeDevice) -> tuple:
+    def speech_key(self, job: Job, device: ComputeDevice) -> tuple:
         return (file_digest(job.audio), job.trim_start, job.trim_end, device.torch_device,
                 behaviour(job.preset).decoding)
 

@@ -22,9 +22,9 @@ from typing import Literal
 import av
 import numpy as np
 
+from ..frame_rate import FPS
 from ..progress import CancelToken, StepCallback, check_cancel, report
 
-FPS = 25
 ExportFormat = Literal["mp4", "webm", "gif", "png"]
 FORMAT_SUFFIX: dict[str, str] = {"mp4": ".mp4", "webm": ".webm", "gif": ".gif", "png": ""}
 FORMAT_LABELS: dict[str, str] = {

@@ -23,6 +23,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from ..frame_rate import FPS
 from ..networks.pbnet import (
     FALLBACK_BLINK,
     FALLBACK_POSE,
@@ -359,8 +360,8 @@ def validate_curve(values: Any, kind: CurveKind, frames: int) -> np.ndarray:
         )
     if array.shape[0] != frames:
         raise MotionError(
-            f"The {kind} curve has {array.shape[0]} frames but the speech has {frames} frames at 25 fps "
-            f"({frames / 25:.2f} s); give one row per frame"
+            f"The {kind} curve has {array.shape[0]} frames but the speech has {frames} frames at {FPS} fps "
+            f"({frames / FPS:.2f} s); give one row per frame"
         )
     bad_rows = np.flatnonzero(~np.isfinite(array).all(axis=1))
     if bad_rows.size:
