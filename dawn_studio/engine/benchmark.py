@@ -49,7 +49,7 @@ from .models import (
     resolve_precision,
     tiny_architecture,
 )
-from .pipeline import VideoInputs, condition, sample_flows
+from .pipeline import Conditioning, VideoInputs, condition, sample_flows
 from .render import render_frames
 
 WeightSource = Literal["store", "random", "tiny"]
@@ -627,19 +627,17 @@ def _time_reference_path(settings: BenchSettings, stages: list[StageTiming], rec
     frames = settings.frames
     unet = model.diffusion.denoise_fn
     k = min(settings.baseline_steps, settings.steps)
-    x = torch.randn((1, unet.config.noise_channels, frames, *image_cond.shape[-2:]), device=device)
-    every_frame = image_cond.expand(-1, -1, frames, -1, -1).contiguous()
-    time_index = torch.full((1,), model.diffusion.config.timesteps // 2, device=device, dtype=torch.long)
+    # the reference concatenates the portrait's channels to every frame before the first convolution
+    every_frame = Conditioning(cond, image_cond.expand(-1, -1, frames, -1, -1).contiguous())
     unet.set_formulation("reference")
     try:
         with torch.inference_mode():
             with rec.stage(stages, "diffusion", frames) as timing:
                 started = time.perf_counter()
-                for _ in range(k):
-                    unet(x, every_frame, time_index, cond)
+                sample_flows(model, every_frame, steps=k, noise=NoiseSource.seeded(settings.seed))
                 _synchronize(device)
                 per_step = (time.perf_counter() - started) / k
-            timing.note = (f"{k} denoiser steps timed ({per_step:.2f} s each), "
+            timing.note = (f"{k} DDIM steps timed ({per_step:.2f} s each), "
                            f"extrapolated to {settings.steps}")
             timing.seconds = per_step * settings.steps
     finally:
