@@ -113,7 +113,7 @@ def summary(report: BenchReport) -> str:
 def run_bench(args: argparse.Namespace) -> int:
     from ..engine.benchmark import BenchmarkError, run_benchmark
     from ..engine.models import ModelLoadError
-    from ..networks.checkpoint import CheckpointError
+    from ..loading.checkpoint import CheckpointError
 
     if args.portrait is not None and not args.models:
         print("Error: --portrait needs --models (face detection needs the real 3DDFA weights)",

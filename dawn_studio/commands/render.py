@@ -13,6 +13,7 @@ from ..engine.events import ProgressEvent, format_duration
 from ..engine.job import QUALITY_STEPS, Job, JobError
 from ..engine.presets import PRESETS
 from ..modelstore import ModelsMissingError, ModelStore
+from ..modelstore.contents import require_video
 from ..progress import Cancelled
 from ..stages.export import FORMAT_SUFFIX, ExportError, check_destination
 from ..stages.motion import MotionControls, MotionError
@@ -168,8 +169,7 @@ class RenderProgress:
 def run_render(args: argparse.Namespace) -> int:
     from ..engine.engine import Engine, EngineError
     from ..engine.memory import ClipTooLongError
-    from ..engine.models import ARCHITECTURE_FILE
-    from ..networks.checkpoint import CheckpointError
+    from ..loading.checkpoint import CheckpointError
     from ..stages.audio import AudioError
     from ..stages.portrait import PortraitError
 
@@ -195,12 +195,11 @@ def run_render(args: argparse.Namespace) -> int:
         print(f"Error: {exc}", file=err)
         return EXIT_OUTPUT
     store = ModelStore(args.models, reason="given with --models") if args.models else ModelStore.locate()
-    if not (store.root / ARCHITECTURE_FILE).is_file():
-        try:
-            store.require(f"dawn{job.resolution}")
-        except ModelsMissingError as exc:
-            print(f"Error: {exc}", file=err)
-            return EXIT_MODELS_MISSING
+    try:
+        require_video(store, job.resolution)
+    except ModelsMissingError as exc:
+        print(f"Error: {exc}", file=err)
+        return EXIT_MODELS_MISSING
     if args.save_project:
         job.save(args.save_project)
 

@@ -17,9 +17,9 @@ from dawn_studio.engine import presets
 from dawn_studio.engine.draws import RecordedDraws
 from dawn_studio.engine.engine import Engine, EngineError
 from dawn_studio.engine.job import Job, JobError
-from dawn_studio.engine.models import PORTRAIT_FOLDER
+from dawn_studio.loading.checkpoint import CheckpointError
+from dawn_studio.loading.model_folder import PORTRAIT_FOLDER
 from dawn_studio.networks.a2v import FaceLocationEncoder, bbox_mask
-from dawn_studio.networks.checkpoint import CheckpointError
 from dawn_studio.stages.audio import REFERENCE_DECODING, STUDIO_DECODING, decode_audio
 from dawn_studio.stages.motion import MotionControls
 

@@ -24,9 +24,13 @@ from PIL import Image
 from torch import nn
 from transformers import Wav2Vec2FeatureExtractor
 
-from dawn_studio.engine.models import DIFFUSION_FILES, HUBERT_FOLDER, LFG_FILES, PORTRAIT_FOLDER
+from dawn_studio.loading.a2v import save_diffusion_checkpoint
+from dawn_studio.loading.lfg import SECTIONS, save_lfg_checkpoint
+from dawn_studio.loading.model_folder import DIFFUSION_FILES, HUBERT_FOLDER, LFG_FILES, PORTRAIT_FOLDER
+from dawn_studio.loading.pbnet import save_pbnet_pair
+from dawn_studio.loading.pbnet_options import config_from_options
 from dawn_studio.networks import a2v, lfg
-from dawn_studio.networks.pbnet import PBNet, config_from_options, save_pbnet_pair
+from dawn_studio.networks.pbnet import PBNet
 from dawn_studio.stages.audio import build_hubert, save_hubert_folder
 
 from .conformance import fill_module
@@ -92,18 +96,18 @@ def build_store(fixture: Mapping, root: Path) -> E2EStore:
 
     with torch.no_grad():
         model = lfg.LatentFlowGenerator(lfg.LFG_128.with_image_size(size)).eval()
-        for section in lfg.SECTIONS:
+        for section in SECTIONS:
             module = getattr(model, section)
             fill_module(module, _constructed(lfg_manifest, f"lfg.{section}"))
             digests[f"lfg.{section}"] = state_digest(module, lfg_manifest["sections"][f"lfg.{section}"])
-        lfg.save_lfg_checkpoint(model, root / LFG_FILES[size])
+        save_lfg_checkpoint(model, root / LFG_FILES[size])
         del model
 
         architecture = a2v.DAWN_128 if size == 128 else a2v.DAWN_256
         diffusion = a2v.GaussianDiffusion(architecture.unet, architecture.diffusion)
         fill_module(diffusion, _constructed(lfg_manifest, "a2v.diffusion"))
         digests["a2v.diffusion"] = state_digest(diffusion, lfg_manifest["sections"]["a2v.diffusion"])
-        a2v.save_diffusion_checkpoint(diffusion, root / DIFFUSION_FILES[size])
+        save_diffusion_checkpoint(diffusion, root / DIFFUSION_FILES[size])
         del diffusion
 
         pbnets = []

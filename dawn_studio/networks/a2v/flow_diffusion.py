@@ -7,7 +7,6 @@ batches by the latent flow generator (LFG) instead of one at a time.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,7 +17,7 @@ from ..lfg import Generator, render_frames
 from .config import DAWN_128, A2VConfig, BBoxAxes
 from .ddim import DDIMStep
 from .diffusion import GaussianDiffusion
-from .face_location import FaceLocationEncoder, bbox_mask, load_face_location_weights
+from .face_location import FaceLocationEncoder, bbox_mask
 from .noise import NoiseSource
 
 DEFAULT_SEED = 1234  # the seed of the reference's training and older test scripts (pipeline.md B2)
@@ -45,25 +44,19 @@ class GeneratedVideo:
 class FlowDiffusion(nn.Module):
     """The A2V flow diffusion model with its face-location branch and an optional LFG generator.
 
-    ``diffusion`` holds exactly ``checkpoint["diffusion"]``; ``face_loc_emb`` is loaded with the
-    packaged seed-1234 weights unless ``face_loc_weights`` names another file or is ``False``
-    (random init, e.g. for conformance fills or tiny test models whose widths differ).
+    ``diffusion`` holds exactly ``checkpoint["diffusion"]``; ``face_loc_emb`` starts at PyTorch's
+    default init: :func:`dawn_studio.loading.a2v.build_flow_diffusion` gives it the seed-1234 weights.
     """
 
     def __init__(
         self,
         config: A2VConfig = DAWN_128,
         generator: Generator | None = None,
-        face_loc_weights: str | os.PathLike[str] | bool = True,
     ) -> None:
         super().__init__()
         self.config = config
         self.diffusion = GaussianDiffusion(config.unet, config.diffusion)
         self.face_loc_emb = FaceLocationEncoder(config.face_loc_hidden, config.unet.face_loc_channels)
-        if face_loc_weights is not False:
-            load_face_location_weights(
-                self.face_loc_emb, None if face_loc_weights is True else face_loc_weights
-            )
         self.generator = generator
 
     @property
