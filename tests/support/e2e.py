@@ -75,6 +75,12 @@ class E2EStore:
     digests: dict[str, str]  # section -> SHA-256 of the tensors written
 
 
+def _real_3ddfa_folder() -> Path:
+    """``models/3ddfa`` beside the conformance directory in use, else the one of ``../shared``."""
+    beside = conformance_dir().parent / "models" / "3ddfa"
+    return beside if all((beside / name).is_file() for name in REAL_3DDFA_FILES) else shared_path("models", "3ddfa")
+
+
 def build_store(fixture: Mapping, root: Path) -> E2EStore:
     """Write the model store of ``common.model_store`` for ``fixture`` into ``root``."""
     config = fixture["config"]
@@ -84,7 +90,7 @@ def build_store(fixture: Mapping, root: Path) -> E2EStore:
 
     faces = root / PORTRAIT_FOLDER
     faces.mkdir(parents=True, exist_ok=True)
-    real = shared_path("models", "3ddfa")
+    real = _real_3ddfa_folder()
     for name in REAL_3DDFA_FILES:
         target = faces / name
         try:
@@ -95,7 +101,7 @@ def build_store(fixture: Mapping, root: Path) -> E2EStore:
     (faces / BFM_FILE).write_bytes(pickle.dumps(bfm, protocol=2))
 
     with torch.no_grad():
-        model = lfg.LatentFlowGenerator(lfg.LFG_128.with_image_size(size)).eval()
+        model = lfg.LatentFlowGenerator(lfg.LFG_128 if size == 128 else lfg.LFG_256).eval()
         for section in SECTIONS:
             module = getattr(model, section)
             fill_module(module, _constructed(lfg_manifest, f"lfg.{section}"))
