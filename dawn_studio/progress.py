@@ -3,14 +3,18 @@
 Long operations take ``cancel: CancelToken | None`` and call ``cancel.check()`` at step
 boundaries; a cancelled operation raises ``Cancelled`` and cleans up what it started.
 ``progress(done, total)`` callbacks report steps of the operation at hand.
+``observe(name, value)`` callbacks receive named intermediate results (the hand-overs between
+stages), for comparing a run with a recorded one; without one nothing extra is computed or kept.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 StepCallback = Callable[[int, int], None]
+HandOverObserver = Callable[[str, Any], None]
 
 
 class Cancelled(Exception):

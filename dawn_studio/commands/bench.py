@@ -42,6 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="published widths with random weights (the default without --models)")
     parser.add_argument("--portrait", type=Path, metavar="IMAGE",
                         help="with --models: also time the portrait analysis of this photo and paste-back")
+    parser.add_argument("--audio", type=Path, metavar="AUDIO",
+                        help="with --models and --portrait: this speech instead of random samples, so that the "
+                        "run is exactly the job `render` runs (the frame count comes from the speech)")
     parser.add_argument("--baseline", action="store_true", help="also time the reference's computation path")
     parser.add_argument("--baseline-steps", type=int, default=2, metavar="K",
                         help="denoiser steps of the reference path actually timed (default 2)")
@@ -64,7 +67,7 @@ def settings_from_args(args: argparse.Namespace) -> BenchSettings:
     weights = "store" if args.models else "tiny" if args.tiny else "random"
     return BenchSettings(
         resolution=args.resolution, frames=args.frames, steps=args.steps, device=args.device,
-        precision=args.precision, weights=weights, models=args.models, portrait=args.portrait,
+        precision=args.precision, weights=weights, models=args.models, portrait=args.portrait, audio=args.audio,
         baseline=args.baseline, baseline_steps=args.baseline_steps, baseline_frames=args.baseline_frames,
         compare_float32=args.compare_float32, seed=args.seed, memory_cap_gib=args.memory_cap,
     )
@@ -110,11 +113,17 @@ def summary(report: BenchReport) -> str:
 def run_bench(args: argparse.Namespace) -> int:
     from ..engine.benchmark import BenchmarkError, run_benchmark
     from ..engine.models import ModelLoadError
-    from ..networks.checkpoint import CheckpointError
+    from ..loading.checkpoint import CheckpointError
 
     if args.portrait is not None and not args.models:
         print("Error: --portrait needs --models (face detection needs the real 3DDFA weights)",
               file=sys.stderr)
+        return EXIT_USAGE
+    if args.audio is not None and (not args.models or args.portrait is None):
+        print("Error: --audio needs --models and --portrait", file=sys.stderr)
+        return EXIT_USAGE
+    if args.audio is not None and not args.audio.is_file():
+        print(f"Error: the speech file {args.audio} does not exist", file=sys.stderr)
         return EXIT_USAGE
     if args.portrait is not None and not args.portrait.is_file():
         print(f"Error: the portrait {args.portrait} does not exist", file=sys.stderr)

@@ -13,7 +13,9 @@ from typing import Any, TextIO
 
 from ..engine.events import ProgressEvent, format_duration
 from ..engine.job import QUALITY_STEPS, Job, JobError
+from ..engine.presets import PRESETS
 from ..modelstore import ModelStore, ModelStoreError
+from ..modelstore.contents import require_video
 from ..progress import Cancelled
 from ..stages.export import FORMAT_SUFFIX, ExportError, check_destination
 from ..stages.motion import MotionControls, MotionError
@@ -71,6 +73,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        "photo like the original DAWN code")
     model.add_argument("--face", type=int, metavar="N", help="which face when there are several (0 = largest "
                        "detector score, default)")
+    model.add_argument("--preset", choices=PRESETS,
+                       help="'studio': the studio's fixes of the original code's quirks (default); 'reference': "
+                       "reproduce the original DAWN pipeline (dense-mesh eyes and box, swapped box axes, squashed "
+                       "photo, channel-0 audio, at most 200 frames rendered; see the README)")
+    model.add_argument("--face-loc-weights", metavar="FILE",
+                       help="face-location weights (.pth state dict) instead of the shipped seed-1234 ones")
     model.add_argument("--device", metavar="DEV", help="auto (default), cpu, cuda, cuda:N or mps")
     model.add_argument("--models", type=Path, metavar="DIR", help="model folder (default: the model store)")
 
@@ -121,6 +129,7 @@ def build_job(args: argparse.Namespace) -> Job:
         changes["steps"] = QUALITY_STEPS["draft"]
     for name, value in (("resolution", args.resolution), ("steps", args.steps), ("guidance_scale", args.cfg),
                         ("framing", args.framing), ("face_index", args.face), ("device", args.device),
+                        ("preset", args.preset), ("face_loc_weights", args.face_loc_weights),
                         ("trim_start", args.trim_start), ("trim_end", args.trim_end)):
         if value is not None:
             changes[name] = value
@@ -251,6 +260,8 @@ def preflight(job: Job, args: argparse.Namespace) -> None:
         raise Refusal(str(exc), EXIT_USAGE) from None
     portrait = _input_file(job.portrait, "Portrait")
     speech = _input_file(job.audio, "Speech")
+    if job.face_loc_weights is not None and not Path(job.face_loc_weights).is_file():
+        raise Refusal(f"Face-location weight file not found: {job.face_loc_weights}", EXIT_USAGE)
     _refuse_same_files(job, args)
     try:
         check_destination(job.output.path, job.output.overwrite)
@@ -291,11 +302,11 @@ def run_render(args: argparse.Namespace) -> int:
 def _render(job: Job, args: argparse.Namespace) -> int:
     from ..engine.engine import Engine, EngineError
     from ..engine.memory import ClipTooLongError
-    from ..engine.models import ARCHITECTURE_FILE, ModelLoadError
-    from ..networks.checkpoint import CheckpointError
+    from ..engine.models import ModelLoadError
+    from ..loading.checkpoint import CheckpointError
+    from ..loading.pbnet_options import PBNetOptionsError
     from ..networks.lfg.config import LFGConfigError
     from ..networks.pbnet.config import PBNetConfigError
-    from ..networks.pbnet.options import PBNetOptionsError
     from ..stages.audio import AudioError
     from ..stages.portrait import PortraitError, PortraitModelError
 
@@ -303,8 +314,7 @@ def _render(job: Job, args: argparse.Namespace) -> int:
     assert job.output.path is not None
     try:
         store = ModelStore(args.models, reason="given with --models") if args.models else ModelStore.locate()
-        if not (store.root / ARCHITECTURE_FILE).is_file():
-            store.require(f"dawn{job.resolution}")
+        require_video(store, job.resolution)
     except ModelStoreError as exc:
         print(f"Error: {exc}", file=err)
         return EXIT_MODELS_MISSING

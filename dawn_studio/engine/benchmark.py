@@ -32,29 +32,33 @@ import torch
 
 from .. import heap
 from ..device import ComputeDevice, resolve_device
+from ..frame_rate import FPS
 from ..networks import a2v, lfg
 from ..networks.a2v import DDIMStep, FlowSequence, NoiseSource
-from ..networks.pbnet import BLINK, POSE, TINY_BLINK, TINY_POSE, PBNet
-from ..stages.export import FPS, ExportSettings, export_video
-from ..stages.motion import PortraitState, generate_raw_motion
+from ..networks.pbnet import BLINK, FALLBACK_BLINK, FALLBACK_POSE, POSE, TINY_BLINK, TINY_POSE, PBNet
+from ..stages.export import ExportSettings, export_video
+from ..stages.motion import MotionControls, PortraitState, apply_controls, generate_raw_motion
+from .job import Job
 from .memory import ClipTooLongError, available_bytes, check_fits
 from .models import (
     HUBERT_FOLDER,
     PORTRAIT_FOLDER,
-    ModelCache,
     autocast,
     precision_name,
     published_architecture,
     resolve_precision,
     tiny_architecture,
 )
-from .render import to_uint8_frames
+from .pipeline import Conditioning, VideoInputs, condition, sample_flows
+from .render import render_frames
 
 WeightSource = Literal["store", "random", "tiny"]
 SPEECH_RATE = 16_000
 #: Denoiser evaluations and per-frame renders timed for the reference path before extrapolating.
 BASELINE_STEPS = 2
 BASELINE_FRAMES = 10
+#: tz of the fallback portrait state (the spec's consistent fallback, B7); the model does not use it.
+FALLBACK_TZ = -66.7
 
 
 class BenchmarkError(RuntimeError):
@@ -74,6 +78,9 @@ class BenchSettings:
     weights: WeightSource = "random"
     models: Path | None = None
     portrait: Path | None = None
+    #: A speech file: with ``models`` and ``portrait`` the benchmark runs the job ``render`` would run
+    #: (its frame count then comes from the speech).
+    audio: Path | None = None
     baseline: bool = False
     baseline_steps: int = BASELINE_STEPS
     baseline_frames: int = BASELINE_FRAMES
@@ -96,6 +103,8 @@ class BenchSettings:
             raise BenchmarkError(f"weights must be 'store', 'random' or 'tiny', not {self.weights!r}")
         if self.weights == "store" and self.models is None:
             raise BenchmarkError("weights='store' needs a model folder")
+        if self.audio is not None and (self.weights != "store" or self.portrait is None):
+            raise BenchmarkError("a speech file needs a model folder and a portrait")
         if self.memory_cap_gib is not None and self.memory_cap_gib <= 0:
             raise BenchmarkError(f"the memory cap must be positive, got {self.memory_cap_gib} GiB")
 
@@ -131,6 +140,8 @@ class BenchReport:
     diffusion_step_seconds: list[float] = field(default_factory=list)
     baseline: list[StageTiming] = field(default_factory=list)
     precision_deviation: dict[str, float] | None = None
+    #: The crop frames (T, S, S, 3) uint8 the measured run made (not part of the JSON).
+    frames: np.ndarray | None = None
     #: Whether diffusion and rendering ran with freed memory kept in the heap (dawn_studio.heap).
     freed_memory_kept: bool = False
     date: str = field(
@@ -275,6 +286,7 @@ class _Networks:
     pose: PBNet | None
     blink: PBNet | None
     portrait: Any | None  # PortraitModels
+    engine: Any | None = None  # Engine: loaded the networks from a model folder; runs the job's stages
 
 
 class _Recorder:
@@ -314,7 +326,10 @@ def device_description(device: ComputeDevice) -> dict[str, Any]:
 def _load_networks(settings: BenchSettings, device: torch.device) -> _Networks:
     if settings.weights == "store":
         assert settings.models is not None
-        cache = ModelCache(settings.models)
+        from .engine import Engine  # with its stages (OpenCV, PyAV): only for a model folder
+
+        engine = Engine(settings.models)
+        cache = engine.models
         video = cache.video(settings.resolution, device)
         speech = cache.speech(device, torch.float32) if (settings.models / HUBERT_FOLDER).is_dir() else None
         try:
@@ -324,7 +339,7 @@ def _load_networks(settings: BenchSettings, device: torch.device) -> _Networks:
         portrait = None
         if settings.portrait is not None and (settings.models / PORTRAIT_FOLDER).is_dir():
             portrait = cache.portrait(device)
-        return _Networks(video, speech, pose, blink, portrait)
+        return _Networks(video, speech, pose, blink, portrait, engine)
     from ..stages.audio import HUBERT_LARGE_CONFIG, TINY_HUBERT_CONFIG, HubertEncoder, build_hubert
     from ..stages.audio.hubert_model import default_feature_extractor
 
@@ -410,26 +425,36 @@ def _measure(settings: BenchSettings, compute: ComputeDevice, cap: int | None,
     model = nets.video
     size = model.config.image_size
     rng = torch.Generator().manual_seed(settings.seed)
+    job = _bench_job(settings)
 
-    portrait_rgb, crop = None, None
+    # the portrait, speech and motion stages run the engine's own code (Engine methods where a model
+    # folder and inputs are given; the stage functions it calls on random inputs otherwise)
+    photo, face = None, None
     image = torch.rand(1, 3, size, size, generator=rng)
-    bbox = torch.tensor([[size * 0.3, size * 0.7, size * 0.25, size * 0.75, size, size]]).unsqueeze(-1)
-    state = PortraitState.fallback()
-    if nets.portrait is not None and settings.portrait is not None:
-        from ..stages.portrait import analyse_portrait, load_portrait, portrait_tensor
+    init_pose = np.array([[*FALLBACK_POSE, FALLBACK_TZ]])
+    init_eye_bbox = np.array([[*FALLBACK_BLINK, size * 0.3, size * 0.7, size * 0.25, size * 0.75, size, size]])
+    if nets.engine is not None and job is not None and nets.portrait is not None:
+        from ..stages.portrait import portrait_tensor
 
         with rec.stage(report.stages, "portrait", 1, "decode + face detection + 3DDFA"):
-            photo = load_portrait(settings.portrait)
-            face = analyse_portrait(photo, nets.portrait, output_size=settings.resolution).face(0)
-        portrait_rgb, crop = photo.rgb, face.crop
+            photo, analysis, _ = nets.engine.analyse(job.portrait, job.resolution, job.framing, compute)
+            face = analysis.face(job.face_index)
         image = torch.from_numpy(portrait_tensor(photo.rgb, face.crop))
-        bbox = torch.from_numpy(np.asarray(face.init_eye_bbox(), np.float32)[0, 2:8])[None, :, None]
-        state = PortraitState.from_preprocessing(face.init_pose(), face.init_eye_bbox())
+        init_pose, init_eye_bbox = face.init_pose(), face.init_eye_bbox()
+    state = PortraitState.from_preprocessing(init_pose, init_eye_bbox)
     image = image.to(device)
 
     audio_dim = model.config.unet.audio_dim
     features = None
-    if nets.speech is not None:
+    clip = None
+    if nets.engine is not None and job is not None and settings.audio is not None:
+        with rec.stage(report.stages, "speech", 0, "decode + HuBERT") as timing:
+            clip, _ = nets.engine.speech(job, compute)
+            frames = timing.frames = clip.frames
+        features = clip.features
+        report.settings = replace(settings, frames=frames)
+        log(f"  ({frames} frames from {settings.audio.name})")
+    elif nets.speech is not None:
         from ..stages.audio import extract_speech_features
 
         samples = (np.random.default_rng(settings.seed).standard_normal(frames * SPEECH_RATE // FPS) * 0.1)
@@ -442,19 +467,19 @@ def _measure(settings: BenchSettings, compute: ComputeDevice, cap: int | None,
     if features is None:
         features = torch.randn(frames, audio_dim, generator=rng).numpy()
 
-    if nets.pose is not None and nets.blink is not None and nets.pose.config.audio_dim == audio_dim:
+    if clip is not None and job is not None and nets.engine is not None:
+        with rec.stage(report.stages, "motion", frames, "PBNet pose + blink"):
+            raw, _ = nets.engine.raw_motion(job, clip, state, compute, nets.engine.speech_key(job, compute))
+            motion = apply_controls(raw, state, job.motion)
+        pose_seq, blink_seq = motion.pose, motion.blink
+    elif nets.pose is not None and nets.blink is not None and nets.pose.config.audio_dim == audio_dim:
         with rec.stage(report.stages, "motion", frames, "PBNet pose + blink"):
             motion = generate_raw_motion(nets.pose, nets.blink, features, state, seed=settings.seed)
-        pose_seq, blink_seq = motion.pose.T.copy(), motion.blink.T.copy()
+        pose_seq, blink_seq = motion.pose, motion.blink
     else:
-        pose_seq = np.tile(state.pose[:, None], (1, frames)).astype(np.float32)
-        blink_seq = np.tile(state.blink[:, None], (1, frames)).astype(np.float32)
-
-    audio = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32))[None].to(device)
-    pose = torch.from_numpy(pose_seq.astype(np.float32))[None].to(device)
-    eye = torch.from_numpy(blink_seq.astype(np.float32))[None].to(device)
-    init_pose = torch.from_numpy(np.concatenate([state.pose, [0.0]]).astype(np.float32))[None].to(device)
-    init_eye = torch.from_numpy(state.blink.astype(np.float32))[None].to(device)
+        pose_seq = np.tile(state.pose[None], (frames, 1))
+        blink_seq = np.tile(state.blink[None], (frames, 1))
+    inputs = VideoInputs(image, features, pose_seq, blink_seq, init_pose, init_eye_bbox)
 
     # the engine's memory decision: keep freed memory in the heap (CPU) when the larger peak fits
     try:
@@ -464,48 +489,58 @@ def _measure(settings: BenchSettings, compute: ComputeDevice, cap: int | None,
         log(f"  ({exc} Measured anyway, without keeping freed memory.)")
         report.freed_memory_kept = False
     step_marks: list[float] = []
-    with torch.inference_mode(), autocast(device, dtype), heap.freed_memory_kept(report.freed_memory_kept):
-        with rec.stage(report.stages, "diffusion", frames, f"{settings.steps} DDIM steps") as timing:
-            cond = model.condition(audio, pose, eye, init_pose, init_eye)
-            image_cond = model.image_condition(image, bbox.to(device))
-            step_marks.append(time.perf_counter())
+    kept: dict[str, torch.Tensor] = {}
 
-            def on_step(_step: DDIMStep) -> None:
-                _synchronize(device)
+    def keep_float_frames(name: str, value: torch.Tensor) -> None:
+        if name == "a2v.sample_out_vid":
+            kept["video"] = value[0].transpose(0, 1)
+
+    with autocast(device, dtype), heap.freed_memory_kept(report.freed_memory_kept):
+        with rec.stage(report.stages, "diffusion", frames, f"{settings.steps} DDIM steps") as timing:
+            with torch.inference_mode():
+                conditioning = condition(model, inputs)
                 step_marks.append(time.perf_counter())
 
-            pred = model.diffusion.sample(image_cond, cond, noise=NoiseSource.seeded(settings.seed),
-                                          sampling_timesteps=settings.steps, on_step=on_step)
+                def on_step(_step: DDIMStep) -> None:
+                    _synchronize(device)
+                    step_marks.append(time.perf_counter())
+
+                flows = sample_flows(model, conditioning, steps=settings.steps,
+                                     noise=NoiseSource.seeded(settings.seed), on_step=on_step)
             timing.note += f", {settings.steps} × {(step_marks[-1] - step_marks[0]) / settings.steps:.2f} s"
-        grid_dim = model.config.unet.out_grid_dim
-        flows = FlowSequence(pred[:, :grid_dim].float(), ((pred[:, grid_dim:] + 1) * 0.5).float())
         report.diffusion_step_seconds = [b - a for a, b in zip(step_marks[:-1], step_marks[1:], strict=True)]
 
         generator = model.generator
         assert generator is not None
-        with rec.stage(report.stages, "render", frames, "LFG, portrait encoded once, chunked frames"):
-            rendered = lfg.render_frames(generator, image, flows.grid, flows.occlusion, output_device="cpu")
-    video = rendered.frames.float()
-    # engine.render.to_uint8_frames scales a float32 input in place; keep the frames for the comparison
-    kept_video = video.clone() if settings.compare_float32 else video
+        with rec.stage(report.stages, "render", frames, "LFG, portrait encoded once, chunked frames, uint8"):
+            crops = render_frames(generator, image, flows,
+                                  observe=keep_float_frames if settings.compare_float32 else None)
+    report.frames = crops
 
-    with rec.stage(report.stages, "compose", frames, "uint8 + paste-back + H.264 encode"):
-        crops = to_uint8_frames(video)
+    with rec.stage(report.stages, "compose", frames, "paste-back + H.264 encode"):
         stream: Any = crops
-        if portrait_rgb is not None and crop is not None:
+        if photo is not None and face is not None:
             from ..stages.portrait import paste_back
 
-            stream = paste_back(crops, portrait_rgb, crop)
+            stream = paste_back(crops, photo.rgb, face.crop)
         with tempfile.TemporaryDirectory(prefix="dawn-bench-") as folder:
             export_video(stream, frames, Path(folder) / "bench.mp4",
                          settings=ExportSettings(quality=20, preset="veryfast"))
 
     if settings.compare_float32 and dtype != torch.float32:
-        report.precision_deviation = _compare_with_float32(
-            settings, model, image, cond, bbox.to(device), flows, kept_video, dtype, log)
+        report.precision_deviation = _compare_with_float32(settings, model, inputs, flows, kept["video"], dtype, log)
     if settings.baseline:
-        _run_baseline(settings, report, image, image_cond, cond, flows, log)
+        _run_baseline(report.settings, report, image, conditioning.image_cond, conditioning.cond, flows, log)
     return report
+
+
+def _bench_job(settings: BenchSettings) -> Job | None:
+    """The job the engine would run for a benchmark of real inputs (portrait, and speech if given)."""
+    if settings.weights != "store" or settings.portrait is None:
+        return None
+    return Job(portrait=str(settings.portrait), audio=str(settings.audio or settings.portrait),
+               resolution=settings.resolution, steps=settings.steps, device=settings.device,
+               precision=settings.precision, motion=MotionControls(seed=settings.seed))
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -514,9 +549,9 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     return float("inf") if mse == 0 else 10.0 * float(np.log10(1.0 / mse))
 
 
-def _compare_with_float32(settings: BenchSettings, model: a2v.FlowDiffusion, image: torch.Tensor,
-                          cond: torch.Tensor, bbox: torch.Tensor, flows: FlowSequence, video: torch.Tensor,
-                          dtype: torch.dtype, log: Callable[[str], None]) -> dict[str, float]:
+def _compare_with_float32(settings: BenchSettings, model: a2v.FlowDiffusion, inputs: VideoInputs,
+                          flows: FlowSequence, video: torch.Tensor, dtype: torch.dtype,
+                          log: Callable[[str], None]) -> dict[str, float]:
     """How far the reduced-precision flows and frames are from the float32 path on the same inputs.
 
     Flow error is in output-image pixels (grid positions span the image's side over [-1, 1]);
@@ -526,12 +561,10 @@ def _compare_with_float32(settings: BenchSettings, model: a2v.FlowDiffusion, ima
     log("float32 reference for the precision comparison (same inputs and noise):")
     generator = model.generator
     assert generator is not None
+    image = inputs.image
     with torch.inference_mode():
-        image_cond = model.image_condition(image, bbox)
-        pred = model.diffusion.sample(image_cond, cond.float(), noise=NoiseSource.seeded(settings.seed),
-                                      sampling_timesteps=settings.steps)
-        grid_dim = model.config.unet.out_grid_dim
-        exact = FlowSequence(pred[:, :grid_dim], (pred[:, grid_dim:] + 1) * 0.5)
+        exact = sample_flows(model, condition(model, inputs), steps=settings.steps,
+                             noise=NoiseSource.seeded(settings.seed))
         exact_video = lfg.render_frames(generator, image, exact.grid, exact.occlusion,
                                         output_device="cpu").frames
         with autocast(image.device, dtype):
@@ -563,7 +596,8 @@ def _run_baseline(settings: BenchSettings, report: BenchReport, image: torch.Ten
         "in a separate process with default allocator settings:")
     with tempfile.TemporaryDirectory(prefix="dawn-bench-reference-") as name:
         folder = Path(name)
-        child = replace(settings, portrait=None, baseline=False, compare_float32=False, memory_cap_gib=None)
+        child = replace(settings, portrait=None, audio=None, frames=int(flows.grid.shape[2]), baseline=False,
+                        compare_float32=False, memory_cap_gib=None)
         (folder / SETTINGS_FILE).write_text(json.dumps(_settings_dict(child)), encoding="utf-8")
         torch.save({"image": image.cpu(), "image_cond": image_cond.float().cpu(), "cond": cond.float().cpu(),
                     "grid": flows.grid.float().cpu(), "occlusion": flows.occlusion.float().cpu()},
@@ -593,19 +627,17 @@ def _time_reference_path(settings: BenchSettings, stages: list[StageTiming], rec
     frames = settings.frames
     unet = model.diffusion.denoise_fn
     k = min(settings.baseline_steps, settings.steps)
-    x = torch.randn((1, unet.config.noise_channels, frames, *image_cond.shape[-2:]), device=device)
-    every_frame = image_cond.expand(-1, -1, frames, -1, -1).contiguous()
-    time_index = torch.full((1,), model.diffusion.config.timesteps // 2, device=device, dtype=torch.long)
+    # the reference concatenates the portrait's channels to every frame before the first convolution
+    every_frame = Conditioning(cond, image_cond.expand(-1, -1, frames, -1, -1).contiguous())
     unet.set_formulation("reference")
     try:
         with torch.inference_mode():
             with rec.stage(stages, "diffusion", frames) as timing:
                 started = time.perf_counter()
-                for _ in range(k):
-                    unet(x, every_frame, time_index, cond)
+                sample_flows(model, every_frame, steps=k, noise=NoiseSource.seeded(settings.seed))
                 _synchronize(device)
                 per_step = (time.perf_counter() - started) / k
-            timing.note = (f"{k} denoiser steps timed ({per_step:.2f} s each), "
+            timing.note = (f"{k} DDIM steps timed ({per_step:.2f} s each), "
                            f"extrapolated to {settings.steps}")
             timing.seconds = per_step * settings.steps
     finally:
@@ -638,6 +670,7 @@ def _settings_dict(settings: BenchSettings) -> dict[str, Any]:
     data = asdict(settings)
     data["models"] = None if settings.models is None else str(settings.models)
     data["portrait"] = None if settings.portrait is None else str(settings.portrait)
+    data["audio"] = None if settings.audio is None else str(settings.audio)
     return data
 
 
@@ -648,7 +681,7 @@ def _reference_process(folder: Path) -> None:
         resource.setrlimit(resource.RLIMIT_DATA, (hard, hard))
     data = json.loads((folder / SETTINGS_FILE).read_text(encoding="utf-8"))
     data["models"] = None if data["models"] is None else Path(data["models"])
-    data["portrait"] = None
+    data["portrait"] = data["audio"] = None
     settings = BenchSettings(**data)
     inputs = torch.load(folder / INPUTS_FILE, weights_only=True)
     device = torch.device(resolve_device(settings.device).torch_device)

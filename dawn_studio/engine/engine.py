@@ -19,11 +19,13 @@ import torch
 
 from .. import heap
 from ..device import ComputeDevice, resolve_device
-from ..networks.a2v import DDIMStep, FlowSequence, NoiseSource
-from ..progress import Cancelled, CancelToken, StepCallback, check_cancel
+from ..frame_rate import FPS
+from ..networks.a2v import DDIMStep, NoiseSource
+from ..progress import Cancelled, CancelToken, HandOverObserver, StepCallback, check_cancel
 from ..stages.audio import AudioWarning, DecodeOptions, SpeechInput, decode_audio, load_speech, probe_audio
 from ..stages.audio import extract_speech_features as hubert_features
-from ..stages.export import FPS, ExportSettings, check_destination, export_video
+from ..stages.audio.speech_features import normalisation_stats, normalise
+from ..stages.export import ExportSettings, check_destination, export_video
 from ..stages.motion import MotionSequences, PortraitState, apply_controls, generate_raw_motion
 from ..stages.portrait import (
     FaceResult,
@@ -35,10 +37,13 @@ from ..stages.portrait import (
     portrait_tensor,
 )
 from .cache import ResultCache, file_digest
+from .draws import DrawsError, RecordedDraws
 from .events import ProgressEvent, ProgressTracker
 from .job import Job
 from .memory import check_fits
 from .models import ModelCache, autocast, resolve_precision
+from .pipeline import VideoInputs, condition, sample_flows
+from .presets import PipelineBehaviour, behaviour
 from .render import render_frames
 
 log = logging.getLogger(__name__)
@@ -114,71 +119,107 @@ class Engine:
 
     # ---- single stages (also used by the UI directly, e.g. the portrait panel) -------------
     def analyse(self, portrait_path: str | Path, resolution: int, framing: str,
-                device: ComputeDevice | None = None) -> tuple[Portrait, PortraitAnalysis, bool]:
-        """Decoded photo and its face analysis (cached by file content); the bool says 'from cache'."""
+                device: ComputeDevice | None = None, *, dense_landmarks: bool = False,
+                observe: HandOverObserver | None = None) -> tuple[Portrait, PortraitAnalysis, bool]:
+        """Decoded photo and its face analysis (cached by file content); the bool says 'from cache'.
+
+        ``dense_landmarks`` measures eyes and box on the dense mesh like the reference (B3); with
+        ``observe`` the analysis is computed afresh so that every intermediate can be reported.
+        """
         device = device or resolve_device("auto")
-        key = (file_digest(portrait_path), resolution, framing, device.torch_device)
+        key = (file_digest(portrait_path), resolution, framing, dense_landmarks, device.torch_device)
 
         def compute() -> tuple[Portrait, PortraitAnalysis]:
             portrait = load_portrait(portrait_path)
             models = self.models.portrait(torch.device(device.torch_device))
-            return portrait, analyse_portrait(portrait, models, output_size=resolution, framing=framing)
+            return portrait, analyse_portrait(portrait, models, output_size=resolution, framing=framing,
+                                              dense_compat=dense_landmarks, observe=observe)
 
+        if observe is not None:
+            return (*compute(), False)
         (portrait, analysis), cached = self.cache.get_or_compute("portrait", key, compute)
         return portrait, analysis, cached
 
     def speech(self, job: Job, device: ComputeDevice, progress: StepCallback | None = None,
-               cancel: CancelToken | None = None) -> tuple[SpeechClip, bool]:
-        """HuBERT features of the trimmed speech (cached by content and trim)."""
-        key = (file_digest(job.audio), job.trim_start, job.trim_end, device.torch_device)
+               cancel: CancelToken | None = None, *,
+               observe: HandOverObserver | None = None) -> tuple[SpeechClip, bool]:
+        """HuBERT features of the trimmed speech (cached by content, trim and decoding)."""
+        decoding = behaviour(job.preset).decoding
+        key = self.speech_key(job, device)
 
         def compute() -> SpeechClip:
-            speech = load_speech(job.audio, cancel=cancel)
+            speech = load_speech(job.audio, decoding, cancel=cancel)
             samples = _trimmed(speech.audio.samples, speech.audio.sample_rate, job.trim_start, job.trim_end)
             if samples.shape[0] < speech.audio.sample_rate // FPS:
                 raise EngineError("The selected part of the speech is shorter than one video frame (40 ms)")
             encoder = self.models.speech(torch.device(device.torch_device), torch.float32)
             features = hubert_features(encoder, samples, sample_rate=speech.audio.sample_rate,
-                                       progress=progress, cancel=cancel)
+                                       keep_hidden=observe is not None, progress=progress, cancel=cancel)
+            if observe is not None:
+                observe("audio.speech_16k", samples)
+                observe("hubert.input_values", normalise(samples, *normalisation_stats(samples)))
+                observe("hubert.hidden", features.hidden)
+                observe("hubert.chunk_lengths", np.array([end - start for start, end in features.segments]))
+                observe("target_audio", features.features)
             track, rate = _speech_track(job, speech)
             return SpeechClip(features.features, samples, track, rate, speech.warnings)
 
+        if observe is not None:
+            return compute(), False
         return self.cache.get_or_compute("speech", key, compute)
 
-    def raw_motion(self, job: Job, clip: SpeechClip, face: FaceResult, device: ComputeDevice,
-                   speech_key: tuple) -> tuple[MotionSequences, bool]:
-        """PBNet's sequences before the strength controls (cached by inputs, seed and variety)."""
-        state = PortraitState.from_preprocessing(face.init_pose(), face.init_eye_bbox())
+    def raw_motion(self, job: Job, clip: SpeechClip, state: PortraitState, device: ComputeDevice,
+                   speech_key: tuple, *, draws: RecordedDraws | None = None,
+                   observe: HandOverObserver | None = None) -> tuple[MotionSequences, bool]:
+        """PBNet's sequences before the strength controls (cached by inputs, seed and variety;
+        recorded latents and observed runs are computed afresh)."""
         key = (speech_key, tuple(np.round(state.pose, 6)), tuple(np.round(state.blink, 6)),
                job.motion.seed, job.motion.variety, device.torch_device)
 
         def compute() -> MotionSequences:
             pose_model, blink_model = self.models.motion(torch.device(device.torch_device))
-            return generate_raw_motion(pose_model, blink_model, clip.features, state,
-                                       seed=job.motion.seed, variety=job.motion.variety)
+            latents = None
+            if draws is not None:
+                try:
+                    draws.check_motion(clip.frames)
+                except DrawsError as exc:
+                    raise EngineError(str(exc)) from None
+                latents = (draws.pose, draws.blink)
+            return generate_raw_motion(pose_model, blink_model, clip.features, state, seed=job.motion.seed,
+                                       variety=job.motion.variety, latents=latents, observe=observe)
 
+        if draws is not None or observe is not None:
+            return compute(), False
         return self.cache.get_or_compute("motion", key, compute)
 
     def preview_motion(self, job: Job, cancel: CancelToken | None = None) -> MotionSequences:
         """Only portrait, speech and PBNet: the motion curves the sliders produce, quickly."""
         device = resolve_device(job.device)
-        _, analysis, _ = self.analyse(job.portrait, job.resolution, job.framing, device)
-        face = analysis.face(job.face_index)
+        rules = behaviour(job.preset)
+        _, analysis, _ = self.analyse(job.portrait, job.resolution, rules.framing_for(job.framing), device,
+                                      dense_landmarks=rules.dense_landmarks)
+        initial = _initial_state(analysis, job, rules)
         clip, _ = self.speech(job, device, cancel=cancel)
         check_cancel(cancel)
-        raw, _ = self.raw_motion(job, clip, face, device, self._speech_key(job, device))
-        state = PortraitState.from_preprocessing(face.init_pose(), face.init_eye_bbox())
-        return apply_controls(raw, state, job.motion)
+        raw, _ = self.raw_motion(job, clip, initial.state, device, self.speech_key(job, device))
+        return apply_controls(raw, initial.state, job.motion)
 
     # ---- the whole job -------------------------------------------------------------------
     def run(self, job: Job, on_event: EventSink | None = None, cancel: CancelToken | None = None,
-            *, previews: bool = True, motion_override: MotionSequences | None = None) -> GenerationResult:
+            *, previews: bool = True, motion_override: MotionSequences | None = None,
+            draws: RecordedDraws | None = None, observe: HandOverObserver | None = None) -> GenerationResult:
         """Generate the clip of ``job``. Raises ``Cancelled`` (nothing kept) or a clear error.
 
         ``motion_override`` replaces the generated pose/blink (curves edited or imported by the creator).
+        ``draws`` replays a recorded run's random draws instead of the job's seed (see
+        :class:`RecordedDraws`). ``observe(name, value)`` receives every hand-over between the stages
+        under the reference's names (``faceboxes.*``, ``tddfa.*``, ``init_pose``, ``hubert.*``,
+        ``pbnet.*``, ``a2v.*``, ``frames_rgb``, ...); observed stages are computed, not taken from the
+        caches. Neither costs anything when not given.
         """
         if job.output.path is not None:
             check_destination(job.output.path, job.output.overwrite)
+        rules = behaviour(job.preset)
         device = resolve_device(job.device)
         estimate_fits(job, device)
         torch_device = torch.device(device.torch_device)
@@ -192,24 +233,28 @@ class Engine:
             return now
 
         t = time.perf_counter()
-        model = self.models.video(job.resolution, torch_device)
+        model = self.models.video(job.resolution, torch_device, job.face_loc_weights)
         tracker.update("load", 1, 1)
         t = lap("load", t)
         check_cancel(cancel)
 
-        portrait, analysis, cached = self.analyse(job.portrait, job.resolution, job.framing, device)
-        face = analysis.face(job.face_index)
+        portrait, analysis, cached = self.analyse(job.portrait, job.resolution, rules.framing_for(job.framing),
+                                                  device, dense_landmarks=rules.dense_landmarks, observe=observe)
+        initial = _initial_state(analysis, job, rules)
+        if observe is not None:
+            observe("init_pose", initial.init_pose)
+            observe("init_eye_bbox", initial.init_eye_bbox)
         tracker.update("portrait", 1, 1, cached=cached)
         t = lap("portrait", t)
         check_cancel(cancel)
 
-        clip, cached = self.speech(job, device, tracker.step_callback("speech"), cancel)
+        clip, cached = self.speech(job, device, tracker.step_callback("speech"), cancel, observe=observe)
         tracker.update("speech", 1, 1, cached=cached)
         t = lap("speech", t)
-        keep_freed = check_fits(clip.frames, job.resolution, device)
+        frames = rules.rendered_frames(clip.frames)
+        keep_freed = check_fits(frames, job.resolution, device)
         check_cancel(cancel)
 
-        state = PortraitState.from_preprocessing(face.init_pose(), face.init_eye_bbox())
         if motion_override is not None:
             if motion_override.frames != clip.frames:
                 raise EngineError(f"The edited motion has {motion_override.frames} frames but the speech has "
@@ -217,25 +262,41 @@ class Engine:
             motion = motion_override
             cached = True
         else:
-            raw, cached = self.raw_motion(job, clip, face, device, self._speech_key(job, device))
-            motion = apply_controls(raw, state, job.motion)
+            raw, cached = self.raw_motion(job, clip, initial.state, device, self.speech_key(job, device),
+                                          draws=draws, observe=observe)
+            motion = apply_controls(raw, initial.state, job.motion)
         tracker.update("motion", 1, 1, cached=cached)
         t = lap("motion", t)
         check_cancel(cancel)
 
-        image = torch.from_numpy(portrait_tensor(portrait.rgb, face.crop)).to(torch_device)
+        image = torch.from_numpy(portrait_tensor(portrait.rgb, initial.face.crop)).to(torch_device)
+        inputs = VideoInputs(image, clip.features[:frames], motion.pose[:frames], motion.blink[:frames],
+                             initial.init_pose, initial.init_eye_bbox)
         try:
             precision = autocast(torch_device, resolve_precision(job.precision, device.kind))
-        except ValueError as exc:
+            noise = (NoiseSource.seeded(job.motion.seed) if draws is None
+                     else draws.diffusion_noise(job.steps, model.config.diffusion.timesteps))
+        except (ValueError, DrawsError) as exc:
             raise EngineError(str(exc)) from None
+
+        def on_step(step: DDIMStep) -> None:
+            tracker.update("diffusion", step.index + 1, step.total)
+            check_cancel(cancel)
+
         # freed activations reused in the heap: fewer page faults on CPU, the heap given back after
         with precision, heap.freed_memory_kept(keep_freed):
-            flows = self._diffuse(model, job, image, clip, motion, face, tracker, cancel)
+            with torch.inference_mode():
+                conditioning = condition(model, inputs, bbox_axes=rules.bbox_axes, observe=observe)
+                tracker.update("diffusion", 0, job.steps)
+                flows = sample_flows(model, conditioning, steps=job.steps, noise=noise,
+                                     guidance_scale=job.guidance_scale, on_step=on_step, observe=observe)
             t = lap("diffusion", t)
-            frames = render_frames(model.generator, image, flows, progress=tracker.step_callback("render"),
-                                   cancel=cancel)
+            frames_rgb = render_frames(model.generator, image, flows, progress=tracker.step_callback("render"),
+                                       cancel=cancel, observe=observe)
         t = lap("render", t)
-        result = GenerationResult(job, frames, portrait, face, motion, clip.track, clip.track_rate,
+        if observe is not None:
+            observe("frames_rgb", frames_rgb)
+        result = GenerationResult(job, frames_rgb, portrait, initial.face, motion, clip.track, clip.track_rate,
                                   timings=timings, warnings=tuple(w.message for w in clip.warnings))
         if previews:
             result.preview_dir = self._write_previews(result, tracker, cancel)
@@ -245,34 +306,9 @@ class Engine:
                  timings["total"], ", ".join(f"{k} {v:.2f}s" for k, v in timings.items()))
         return result
 
-    def _speech_key(self, job: Job, device: ComputeDevice) -> tuple:
-        return (file_digest(job.audio), job.trim_start, job.trim_end, device.torch_device)
-
-    def _diffuse(self, model, job: Job, image: torch.Tensor, clip: SpeechClip, motion: MotionSequences,
-                 face: FaceResult, tracker: ProgressTracker, cancel: CancelToken | None) -> FlowSequence:
-        device = image.device
-        audio = torch.from_numpy(clip.features)[None].to(device)
-        pose = torch.from_numpy(motion.pose.T.copy())[None].to(device)
-        eye = torch.from_numpy(motion.blink.T.copy())[None].to(device)
-        bbox = torch.from_numpy(np.asarray(face.init_eye_bbox(), np.float32)[0, 2:8])[None, :, None]
-        init_pose = torch.from_numpy(np.asarray(face.init_pose(), np.float32))
-        init_eye = torch.from_numpy(np.asarray(face.init_eye_bbox(), np.float32)[:, :2])
-        steps = job.steps
-
-        def on_step(step: DDIMStep) -> None:
-            tracker.update("diffusion", step.index + 1, step.total)
-            check_cancel(cancel)
-
-        with torch.inference_mode():
-            cond = model.condition(audio, pose, eye, init_pose.to(device), init_eye.to(device))
-            image_cond = model.image_condition(image, bbox.to(device))
-            tracker.update("diffusion", 0, steps)
-            pred = model.diffusion.sample(image_cond, cond, noise=NoiseSource.seeded(job.motion.seed),
-                                          cond_scale=job.guidance_scale, sampling_timesteps=steps,
-                                          on_step=on_step)
-        grid_dim = model.config.unet.out_grid_dim
-        pred = pred.float()
-        return FlowSequence(grid=pred[:, :grid_dim], occlusion=(pred[:, grid_dim:] + 1) * 0.5)
+    def speech_key(self, job: Job, device: ComputeDevice) -> tuple:
+        return (file_digest(job.audio), job.trim_start, job.trim_end, device.torch_device,
+                behaviour(job.preset).decoding)
 
     def _write_previews(self, result: GenerationResult, tracker: ProgressTracker,
                         cancel: CancelToken | None) -> Path:
@@ -321,6 +357,29 @@ def estimate_fits(job: Job, device: ComputeDevice) -> None:
     end = duration if job.trim_end is None else min(job.trim_end, duration)
     if end > job.trim_start:
         check_fits(int((end - job.trim_start) * FPS), job.resolution, device)
+
+
+@dataclass(frozen=True)
+class InitialState:
+    """The portrait's state the job starts from, and the face whose crop the generator sees."""
+
+    init_pose: np.ndarray  # (1, 7)
+    init_eye_bbox: np.ndarray  # (1, 8)
+    face: FaceResult
+
+    @property
+    def state(self) -> PortraitState:
+        return PortraitState.from_preprocessing(self.init_pose, self.init_eye_bbox)
+
+
+def _initial_state(analysis: PortraitAnalysis, job: Job, rules: PipelineBehaviour) -> InitialState:
+    """The chosen face's state; under the reference preset the pose of the last detected face and the
+    eyes and box of the first, like the published script (B4)."""
+    if rules.reference_face_choice:
+        first, last = analysis.faces[0], analysis.faces[-1]
+        return InitialState(last.init_pose(), first.init_eye_bbox(), first)
+    face = analysis.face(job.face_index)
+    return InitialState(face.init_pose(), face.init_eye_bbox(), face)
 
 
 def fit_within(frames: Iterator[np.ndarray], max_side: int) -> Iterator[np.ndarray]:

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..stages.export import FORMAT_SUFFIX, ExportSettings
 from ..stages.motion import MotionControls, MotionError
+from .presets import PRESETS, Preset
 
 PROJECT_FORMAT = "dawn-studio-project"
 PROJECT_VERSION = 1
@@ -75,6 +76,11 @@ class Job:
     ``framing``: 'face' crops a square around the chosen face (recommended); 'reference'
     squashes the whole photo to a square like the reference implementation.
     ``trim_end`` None means the end of the audio. ``precision`` 'auto' picks per device.
+    ``preset``: 'studio' (default) keeps the studio's fixes of the reference's behaviours;
+    'reference' switches every one of them back to reproduce the published pipeline
+    (see :mod:`dawn_studio.engine.presets`; it implies the 'reference' framing).
+    ``face_loc_weights``: a face-location weight file (.pth state dict or the packaged base64
+    format) instead of the shipped seed-1234 weights; None for those.
     """
 
     portrait: str
@@ -90,6 +96,8 @@ class Job:
     device: str = "auto"
     precision: str = "auto"
     output: OutputSettings = field(default_factory=OutputSettings)
+    preset: Preset = "studio"
+    face_loc_weights: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "portrait", _path_text(self.portrait, "portrait"))
@@ -125,6 +133,12 @@ class Job:
             raise JobError("The motion settings are not valid")
         if not isinstance(self.output, OutputSettings):
             raise JobError("The output settings are not valid")
+        if not isinstance(self.preset, str) or self.preset not in PRESETS:
+            raise JobError(f"Preset must be one of {', '.join(PRESETS)}, got {self.preset!r}")
+        if self.face_loc_weights is not None:
+            object.__setattr__(self, "face_loc_weights", _path_text(self.face_loc_weights, "face-location weights"))
+            if not self.face_loc_weights:
+                raise JobError("The face-location weight file name is empty")
 
     def with_changes(self, **changes: Any) -> Job:
         return replace(self, **changes)

@@ -14,8 +14,8 @@ import torch
 
 from .. import heap
 from ..device import ComputeDevice
+from ..frame_rate import FPS
 
-FPS = 25
 #: Peak working memory per frame of one float32 diffusion step, plus what the loaded models and the
 #: runtime need regardless of length. Calibrated with ``dawn-studio bench --steps 1`` (CPU peak
 #: resident set during the diffusion step, all models loaded, banded temporal attention): at 128²

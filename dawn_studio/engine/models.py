@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import json
 import logging
 import threading
 from collections.abc import Callable
@@ -19,20 +18,23 @@ from typing import Any
 
 import torch
 
+from ..loading.a2v import build_flow_diffusion
+from ..loading.lfg import load_generator
+from ..loading.model_folder import (
+    HUBERT_FOLDER,
+    PORTRAIT_FOLDER,
+    ModelFolderError,
+    architecture_preset,
+    video_files,
+)
+from ..loading.pbnet import load_pbnet_pair
 from ..networks import a2v, lfg
-from ..networks.pbnet import PBNet, load_pbnet_pair
+from ..networks.pbnet import PBNet
 from ..stages.audio import HubertEncoder, load_hubert
 from ..stages.portrait import PortraitModels, load_portrait_models
 
 log = logging.getLogger(__name__)
 
-#: Store layout (see dawn_studio/data/catalog.json): where each group's files live under the store root.
-PORTRAIT_FOLDER = "3ddfa"
-HUBERT_FOLDER = "hubert-large-ls960-ft"
-DIFFUSION_FILES = {128: "DAWN_128.pth", 256: "DAWN_256.pth"}
-LFG_FILES = {128: "LFG_128_1000ep.pth", 256: "LFG_256_400ep.pth"}
-#: Optional file in the store root that selects reduced-width architectures (the tiny test set).
-ARCHITECTURE_FILE = "architecture.json"
 
 
 #: Numeric precision of the diffusion and rendering passes, by the job's ``precision`` setting.
@@ -96,20 +98,12 @@ def tiny_architecture(resolution: int) -> VideoArchitecture:
 
 
 def store_architecture(root: Path, resolution: int) -> VideoArchitecture:
-    """Published configurations, unless the store declares the tiny set (``architecture.json``)."""
-    marker = root / ARCHITECTURE_FILE
-    if marker.is_file():
-        try:
-            document = json.loads(marker.read_text(encoding="utf-8"))
-        except (OSError, ValueError, RecursionError) as exc:
-            raise ModelLoadError(f"{marker} is not readable JSON ({type(exc).__name__}); remove it to use "
-                                 "the published models") from None
-        preset = document.get("preset") if isinstance(document, dict) else None
-        if preset == "tiny":
-            return tiny_architecture(resolution)
-        raise ModelLoadError(f"{marker} names no known architecture preset ({str(preset)[:40]!r}; known: "
-                             "'tiny'); remove it to use the published models")
-    return published_architecture(resolution)
+    """Published configurations, unless the folder holds the tiny set (see ``loading.model_folder``)."""
+    try:
+        preset = architecture_preset(root)
+    except ModelFolderError as exc:
+        raise ModelLoadError(str(exc)) from exc
+    return tiny_architecture(resolution) if preset == "tiny" else published_architecture(resolution)
 
 
 class ModelCache:
@@ -149,15 +143,21 @@ class ModelCache:
             return pose.to(device), blink.to(device)
         return self._get(("motion", str(device)), load)
 
-    def video(self, resolution: int, device: torch.device) -> a2v.FlowDiffusion:
+    def video(self, resolution: int, device: torch.device,
+              face_loc_weights: str | Path | None = None) -> a2v.FlowDiffusion:
+        """The video model; ``face_loc_weights`` names a face-location weight file to use instead of
+        the shipped seed-1234 weights."""
         def load() -> a2v.FlowDiffusion:
             architecture = store_architecture(self.root, resolution)
-            generator = lfg.load_generator(self.root / LFG_FILES[resolution], architecture.lfg)
-            model = a2v.build_flow_diffusion(
-                self.root / DIFFUSION_FILES[resolution], architecture.a2v, generator=generator,
+            diffusion_file, lfg_file = video_files(self.root, resolution)
+            generator = load_generator(lfg_file, architecture.lfg)
+            model = build_flow_diffusion(
+                diffusion_file, architecture.a2v, generator=generator,
+                face_loc_weights=True if face_loc_weights is None else face_loc_weights,
             )
             return model.to(device).eval()
-        return self._get(("video", resolution, str(device)), load)
+        source = None if face_loc_weights is None else str(face_loc_weights)
+        return self._get(("video", resolution, str(device), source), load)
 
     def loaded(self) -> list[str]:
         """The groups in memory now ('portrait', 'speech', 'motion', 'video')."""

@@ -8,7 +8,7 @@ import torch
 from ..networks.a2v import FlowSequence
 from ..networks.lfg import Generator
 from ..networks.lfg import render_frames as lfg_render
-from ..progress import CancelToken, StepCallback
+from ..progress import CancelToken, HandOverObserver, StepCallback
 
 
 def to_uint8_frames(video: torch.Tensor) -> np.ndarray:
@@ -18,8 +18,16 @@ def to_uint8_frames(video: torch.Tensor) -> np.ndarray:
 
 
 def render_frames(generator: Generator, image: torch.Tensor, flows: FlowSequence, *,
-                  progress: StepCallback | None = None, cancel: CancelToken | None = None) -> np.ndarray:
-    """Every frame of ``flows`` for the portrait ``image`` (1, 3, S, S), as uint8 RGB (T, S, S, 3)."""
+                  progress: StepCallback | None = None, cancel: CancelToken | None = None,
+                  observe: HandOverObserver | None = None) -> np.ndarray:
+    """Every frame of ``flows`` for the portrait ``image`` (1, 3, S, S), as uint8 RGB (T, S, S, 3).
+
+    ``observe`` receives the float frames as ``a2v.sample_out_vid`` (1, 3, T, S, S) and the frame
+    indices as ``a2v.sample_out_vid_frames``.
+    """
     rendered = lfg_render(generator, image, flows.grid, flows.occlusion, output_device="cpu",
                           progress=progress, cancel=cancel)
+    if observe is not None:
+        observe("a2v.sample_out_vid", rendered.frames.transpose(0, 1)[None])
+        observe("a2v.sample_out_vid_frames", torch.arange(rendered.frames.shape[0]))
     return to_uint8_frames(rendered.frames)

@@ -9,7 +9,6 @@ folder of real ones (linked, or copied where links are not possible).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from dataclasses import replace
@@ -17,17 +16,14 @@ from pathlib import Path
 
 import torch
 
+from ..loading.a2v import save_diffusion_checkpoint
+from ..loading.lfg import save_lfg_checkpoint
+from ..loading.model_folder import DIFFUSION_FILES, HUBERT_FOLDER, LFG_FILES, PORTRAIT_FOLDER, declare_tiny_set
+from ..loading.pbnet import save_pbnet_pair
 from ..networks import a2v, lfg
-from ..networks.pbnet import TINY_BLINK, TINY_POSE, PBNet, save_pbnet_pair
+from ..networks.pbnet import TINY_BLINK, TINY_POSE, PBNet
 from ..stages.audio import TINY_HUBERT_CONFIG, build_hubert, save_hubert_folder
-from .models import (
-    ARCHITECTURE_FILE,
-    DIFFUSION_FILES,
-    HUBERT_FOLDER,
-    LFG_FILES,
-    PORTRAIT_FOLDER,
-    tiny_architecture,
-)
+from .models import tiny_architecture
 
 #: The 3DDFA files the portrait stage reads (either regressor width works).
 PORTRAIT_FILES = ("FaceBoxesProd.pth", "param_mean_std_62d_120x120.pkl")
@@ -66,8 +62,8 @@ def write_tiny_model_set(root: str | os.PathLike[str], face_models: str | os.Pat
         architecture = tiny_architecture(resolution)
         if architecture.a2v.unet.audio_dim != audio_dim:
             raise ValueError("the tiny A2V and HuBERT widths disagree")
-        lfg.save_lfg_checkpoint(lfg.LatentFlowGenerator(architecture.lfg).eval(), root / LFG_FILES[resolution])
+        save_lfg_checkpoint(lfg.LatentFlowGenerator(architecture.lfg).eval(), root / LFG_FILES[resolution])
         diffusion = a2v.GaussianDiffusion(architecture.a2v.unet, architecture.a2v.diffusion)
-        a2v.save_diffusion_checkpoint(diffusion, root / DIFFUSION_FILES[resolution])
-    (root / ARCHITECTURE_FILE).write_text(json.dumps({"preset": "tiny"}) + "\n", encoding="utf-8")
+        save_diffusion_checkpoint(diffusion, root / DIFFUSION_FILES[resolution])
+    declare_tiny_set(root)
     return root

@@ -90,7 +90,7 @@ def structure_problem(path: Path, name: str | None = None) -> str | None:
     """None when the file's structure loads safely (weights-only for PyTorch files, numpy-only for
     pickles, plain values for option files); else why not. Run after :func:`format_problem`: only then
     is a file called verified, so a checkpoint carrying a pickle payload is never recorded as good."""
-    from ..networks.checkpoint import CheckpointError, check_checkpoint_structure
+    from ..loading.checkpoint import CheckpointError, check_checkpoint_structure
 
     name = (name or path.name).lower()
     try:
@@ -104,7 +104,7 @@ def structure_problem(path: Path, name: str | None = None) -> str | None:
             except UnsafePickleError as exc:
                 return f"not a plain numpy pickle ({exc})"
         elif name.endswith((".yaml", ".yml")):
-            from ..networks.pbnet.options import PBNetOptionsError, parse_options
+            from ..loading.pbnet_options import PBNetOptionsError, parse_options
 
             try:
                 parse_options(path.read_text(encoding="utf-8"), source=path.name)

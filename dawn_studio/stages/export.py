@@ -24,9 +24,9 @@ from typing import Literal
 import av
 import numpy as np
 
+from ..frame_rate import FPS
 from ..progress import CancelToken, StepCallback, check_cancel, report
 
-FPS = 25
 #: Above this many pixels per frame (a full-frame export of a large photo), the encoder looks ahead
 #: 5 frames instead of 40: about 0.5 GB less memory at 6000×6000 for the same speed.
 LARGE_FRAME_PIXELS = 8_000_000

@@ -23,7 +23,17 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from ..networks.pbnet import FALLBACK_BLINK, FALLBACK_POSE, POSE_MAX, POSE_MIN, PBNet, generate_pose_blink
+from ..frame_rate import FPS
+from ..networks.pbnet import (
+    FALLBACK_BLINK,
+    FALLBACK_POSE,
+    POSE_MAX,
+    POSE_MIN,
+    PBNet,
+    generate_pose_blink,
+    normalise_pose,
+)
+from ..progress import HandOverObserver
 
 CurveKind = Literal["pose", "blink"]
 
@@ -219,11 +229,16 @@ def generate_raw_motion(
     *,
     seed: int = DEFAULT_SEED,
     variety: float = 1.0,
+    latents: tuple[torch.Tensor, torch.Tensor] | None = None,
+    observe: HandOverObserver | None = None,
 ) -> MotionSequences:
     """PBNet's pose and blink for every frame of ``audio_features`` ``(F, dim)`` at 25 fps.
 
     The latents come from a CPU generator seeded with ``seed`` (pose first, then blink), so
-    the result is the same on every run and device; ``variety`` scales them.
+    the result is the same on every run and device, or are the given ``latents`` (pose, blink),
+    each ``(F, 1, latent)``, e.g. a recorded run's draws; ``variety`` scales them. ``observe``
+    receives the models' inputs and outputs (``pbnet.*``) and the sequences (``dri_pose``,
+    ``dri_blink``).
     """
     MotionControls(seed=seed, variety=variety)  # validates both
     try:
@@ -237,15 +252,25 @@ def generate_raw_motion(
     if not torch.isfinite(audio).all():
         raise MotionError("Audio features contain missing or infinite values")
     generator = torch.Generator().manual_seed(int(seed))
+    pose_noise, blink_noise = latents if latents is not None else (None, None)
     result = generate_pose_blink(
         pose_model,
         blink_model,
         torch.from_numpy(portrait.pose),
         torch.from_numpy(portrait.blink),
         audio,
+        pose_noise=pose_noise,
+        blink_noise=blink_noise,
         generator=generator,
         fact=float(variety),
     )
+    if observe is not None:
+        observe("pbnet.pose_in", normalise_pose(torch.from_numpy(portrait.pose)).reshape(1, 1, 6))
+        observe("pbnet.blink_in", torch.from_numpy(portrait.blink).reshape(1, 1, 2))
+        observe("pbnet.output_pose", result.output_pose)
+        observe("pbnet.output_blink", result.output_blink)
+        observe("dri_pose", result.dri_pose)
+        observe("dri_blink", result.dri_blink)
     return MotionSequences(result.dri_pose.cpu().numpy(), result.dri_blink.cpu().numpy())
 
 
@@ -335,8 +360,8 @@ def validate_curve(values: Any, kind: CurveKind, frames: int) -> np.ndarray:
         )
     if array.shape[0] != frames:
         raise MotionError(
-            f"The {kind} curve has {array.shape[0]} frames but the speech has {frames} frames at 25 fps "
-            f"({frames / 25:.2f} s); give one row per frame"
+            f"The {kind} curve has {array.shape[0]} frames but the speech has {frames} frames at {FPS} fps "
+            f"({frames / FPS:.2f} s); give one row per frame"
         )
     bad_rows = np.flatnonzero(~np.isfinite(array).all(axis=1))
     if bad_rows.size:

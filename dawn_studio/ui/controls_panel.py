@@ -61,6 +61,7 @@ QUALITY_LABELS = {
     "standard": f"Standard ({QUALITY_STEPS['standard']} steps)",
     CUSTOM_QUALITY: "Custom (set the steps under Advanced)",
 }
+PRESET_LABELS = {"studio": "Studio (recommended)", "reference": "Reference (the original DAWN code)"}
 _MOTION_FIELDS = tuple(f.name for f in fields(MotionControls))
 _DIGITS = re.compile(r"[0-9]+")
 
@@ -317,11 +318,20 @@ class ControlsPanel(QWidget):
             "How many refinement passes make each frame. More passes take longer; "
             f"{QUALITY_STEPS['standard']} is the published setting"
         )
+        self.preset_combo = QComboBox()
+        for preset, text in PRESET_LABELS.items():
+            self.preset_combo.addItem(text, preset)
+        self.preset_combo.setToolTip(
+            "Studio: the studio's fixes of the original DAWN code's quirks (recommended). Reference: "
+            "reproduce the original code exactly (whole photo squashed to a square, its eye and face-box "
+            "measurements, first audio channel only, at most 8 seconds rendered)"
+        )
         self.advanced_box = QWidget()
         advanced_form = QFormLayout(self.advanced_box)
         advanced_form.setContentsMargins(16, 0, 0, 0)
         self._add_row(advanced_form, "&Guidance scale:", self.guidance_spin)
         self._add_row(advanced_form, "Diffusion ste&ps:", self.steps_spin)
+        self._add_row(advanced_form, "Pipeline prese&t:", self.preset_combo)
 
         self.reset_button = QPushButton("Reset to &defaults")
         self.reset_button.setToolTip(
@@ -344,7 +354,7 @@ class ControlsPanel(QWidget):
             self.still_head_check, self.head_motion_slider.slider, self.rotation_slider.slider,
             self.translation_slider.slider, self.blink_slider.slider, self.variety_slider.slider,
             self.seed_spin, self.new_seed_button, self.lock_seed_check, self.advanced_button,
-            self.guidance_spin, self.steps_spin, self.reset_button,
+            self.guidance_spin, self.steps_spin, self.preset_combo, self.reset_button,
         ]
         for first, second in zip(order, order[1:], strict=False):
             QWidget.setTabOrder(first, second)
@@ -365,6 +375,7 @@ class ControlsPanel(QWidget):
         self.quality_combo.currentIndexChanged.connect(self._quality_chosen)
         self.steps_spin.valueChanged.connect(self._steps_edited)
         self.guidance_spin.valueChanged.connect(self._user_changed)
+        self.preset_combo.currentIndexChanged.connect(self._user_changed)
         self.still_head_check.toggled.connect(self._still_head_toggled)
         for slider in self._sliders().values():
             slider.valueChanged.connect(self._user_changed)
@@ -415,6 +426,7 @@ class ControlsPanel(QWidget):
             steps=self.steps(),
             guidance_scale=self.guidance_scale(),
             motion=self.controls(),
+            preset=self.preset_combo.currentData(),
         )
 
     # setting ---------------------------------------------------------------------------
@@ -426,6 +438,7 @@ class ControlsPanel(QWidget):
             self._show_controls(job.motion)
             self.steps_spin.setValue(job.steps)
             self.guidance_spin.setValue(job.guidance_scale)
+            self.preset_combo.setCurrentIndex(self.preset_combo.findData(job.preset))
             self._sync_quality()
             if lock_seed:
                 self.lock_seed_check.setChecked(True)
@@ -437,6 +450,7 @@ class ControlsPanel(QWidget):
             self._show_controls(MotionControls())
             self.steps_spin.setValue(QUALITY_STEPS["standard"])
             self.guidance_spin.setValue(DEFAULT_GUIDANCE)
+            self.preset_combo.setCurrentIndex(self.preset_combo.findData("studio"))
             self._sync_quality()
             self.lock_seed_check.setChecked(True)
         self._user_changed()

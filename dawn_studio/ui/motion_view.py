@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..frame_rate import FPS
 from ..stages.motion import (
     BLINK_INPUT_RANGE,
     POSE_INPUT_RANGE,
@@ -45,7 +46,6 @@ from ..stages.motion import (
     write_curve,
 )
 
-FPS = 25
 #: Half-width, in frames, of the smooth bump a drag adds to a curve (about half a second in all).
 EDIT_RADIUS_FRAMES = 6
 #: Plotted curves: name → (curve kind, column, legend label, colour). Colours read on dark and light.

@@ -19,9 +19,9 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QProgressBar, QProgressDialog
 from ..engine.engine import Engine, GenerationResult
 from ..engine.events import ProgressEvent
 from ..engine.job import Job, JobError
-from ..engine.models import ARCHITECTURE_FILE, DIFFUSION_FILES, LFG_FILES
 from ..media_types import dialog_filter
 from ..modelstore import ModelStore
+from ..modelstore.contents import video_readiness
 from ..paths import user_data_dir
 from ..progress import CancelToken
 from ..stages.motion import MotionError, MotionSequences, PortraitState, with_curve
@@ -45,18 +45,10 @@ AUTOSAVE_DELAY_MS = 1000
 
 def video_availability(store: ModelStore) -> dict[int, tuple[bool, str]]:
     """Which resolutions can generate now, and for those that cannot, what is missing (in words)."""
-    root = store.root
     result: dict[int, tuple[bool, str]] = {}
-    tiny = (root / ARCHITECTURE_FILE).is_file()
-    status = None if tiny else store.status()
     for resolution in (128, 256):
-        if tiny:
-            present = (root / DIFFUSION_FILES[resolution]).is_file() and (root / LFG_FILES[resolution]).is_file()
-            result[resolution] = (present, "" if present else f"The {resolution} model files are missing")
-            continue
-        feature = status.feature(f"dawn{resolution}")
-        result[resolution] = (feature.ready, "" if feature.ready else
-                              f"{feature.summary} — open Models ▸ Manage Models… to get them")
+        ready, missing = video_readiness(store, resolution)
+        result[resolution] = (ready, "" if ready else f"{missing} — open Models ▸ Manage Models… to get them")
     return result
 
 

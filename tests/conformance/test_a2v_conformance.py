@@ -23,6 +23,7 @@ from support.conformance import (
     load_fixture,
 )
 
+from dawn_studio.loading.lfg import build_generator_for_fixture
 from dawn_studio.networks.a2v import (
     A2VConfig,
     DiffusionConfig,
@@ -34,7 +35,6 @@ from dawn_studio.networks.a2v import (
     bbox_mask,
     ddim_time_pairs,
 )
-from dawn_studio.networks.lfg import build_generator_for_fixture
 
 MANIFEST = "manifest.lfg_a2v.json"
 
@@ -155,7 +155,7 @@ def test_flow_diffusion_sample_one_video(path):
     image_size = int(config.get("image_size", image.shape[-1]))
     unet, diffusion = unet_config(config), diffusion_config(config)
     a2v = A2VConfig(image_size=image_size, unet=unet, diffusion=diffusion, bbox_axes="reference")
-    model = FlowDiffusion(a2v, generator=_lfg_generator(fixture, image_size), face_loc_weights=False)
+    model = FlowDiffusion(a2v, generator=_lfg_generator(fixture, image_size))
     model.diffusion = filled_diffusion(fixture, unet, diffusion)
     fill_module(model.face_loc_emb, constructed_names(fixture, "a2v.face_loc"))
     model.eval()

@@ -9,7 +9,8 @@ import torch
 from support.conformance import assert_entry, assert_matches_manifest, fixture_params, inputs_of, load_fixture
 from support.paths import tddfa_model_dir
 
-from dawn_studio.networks.faceboxes import DetectionThresholds, FaceBoxesNet, load_faceboxes
+from dawn_studio.loading.faceboxes import load_faceboxes
+from dawn_studio.networks.faceboxes import DetectionThresholds, FaceBoxesNet
 from dawn_studio.networks.faceboxes.boxes import MIN_SIZES, STEPS, VARIANCES
 from dawn_studio.stages.portrait.detection import MAX_HEIGHT, MAX_WIDTH, MEAN_BGR, detect_faces
 

@@ -19,7 +19,8 @@ from support.conformance import (
     tolerance_for,
 )
 
-from dawn_studio.networks.lfg import LatentFlowGenerator, RegionParams, config_for_reference
+from dawn_studio.loading.lfg import config_for_reference
+from dawn_studio.networks.lfg import LatentFlowGenerator, RegionParams
 
 SECTION_PREFIX = "lfg."
 SIGN_AMBIGUOUS = {"u", "affine"}

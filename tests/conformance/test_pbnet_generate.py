@@ -21,13 +21,13 @@ from support.conformance import (
     manifest,
 )
 
+from dawn_studio.loading.pbnet_options import config_from_options
 from dawn_studio.networks.pbnet import (
     BLINK,
     FALLBACK_BLINK,
     FALLBACK_POSE,
     POSE,
     PBNet,
-    config_from_options,
     generate_pose_blink,
     normalise_pose,
 )

@@ -18,13 +18,8 @@ from support.conformance import (
 )
 from support.paths import tddfa_model_dir
 
-from dawn_studio.networks.tddfa import (
-    MobileNetTDDFA,
-    TDDFAConfig,
-    load_tddfa,
-    normalise_crops,
-    poses_from_params,
-)
+from dawn_studio.loading.tddfa import load_tddfa
+from dawn_studio.networks.tddfa import MobileNetTDDFA, TDDFAConfig, normalise_crops, poses_from_params
 from dawn_studio.stages.portrait.models import PortraitModels, read_param_stats
 from dawn_studio.stages.portrait.regression import regress_faces
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -65,6 +66,25 @@ def test_bench_with_a_model_folder_times_portrait_analysis(tiny_store, portrait_
     assert names == ["load", "portrait", "speech", "motion", "diffusion", "render", "compose"]
     assert report.baseline == [] and report.to_dict()["baseline"] is None
     assert any("portrait" in line for line in lines)
+
+
+def test_bench_and_render_make_the_same_frames_for_the_same_job(tiny_store, portrait_path, speech_2s, tmp_path):
+    """The benchmark measures the engine's own pipeline: with a job's inputs it makes the frames
+    ``dawn-studio render`` makes, bit for bit."""
+    from dawn_studio.engine.engine import Engine
+    from dawn_studio.engine.job import Job
+    from dawn_studio.stages.motion import MotionControls
+
+    settings = BenchSettings(steps=3, weights="store", models=tiny_store, portrait=portrait_path,
+                             audio=speech_2s, seed=7, device="cpu")
+    report = run_benchmark(settings)
+    assert report.settings.frames == 50 and [s.frames for s in report.stages][2:] == [50] * 5
+    job = Job(portrait=str(portrait_path), audio=str(speech_2s), steps=3, device="cpu",
+              motion=MotionControls(seed=7))
+    rendered = Engine(tiny_store).run(job, previews=False).frames
+    assert report.frames is not None and report.frames.shape == rendered.shape
+    assert np.array_equal(report.frames, rendered)
+    assert main(["bench", "--tiny", "--audio", str(speech_2s)]) == 2
 
 
 def test_bench_refuses_bad_settings(capsys, tmp_path):

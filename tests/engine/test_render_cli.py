@@ -68,3 +68,20 @@ def test_bad_arguments(tmp_path, portrait_path):
     for flag in ("--pose-strength", "--blink-strength", "--variety", "--cfg", "--full-frame", "--crop",
                  "--overwrite", "--project", "--device", "--resolution", "--steps", "--seed", "--models"):
         assert flag in result.stdout
+
+
+def test_preset_and_face_location_weights_flags(tmp_path, portrait_path, speech_2s):
+    from dawn_studio.cli import build_parser
+    from dawn_studio.commands.render import build_job
+
+    args = build_parser().parse_args(["render", "-p", str(portrait_path), "-a", str(speech_2s), "-o",
+                                      str(tmp_path / "a.mp4"), "--preset", "reference",
+                                      "--face-loc-weights", str(tmp_path / "face_loc.pth")])
+    job = build_job(args)
+    assert job.preset == "reference" and job.face_loc_weights == str(tmp_path / "face_loc.pth")
+    assert build_job(build_parser().parse_args(["render", "-p", "a.png", "-a", "b.wav"])).preset == "studio"
+    result = render("--portrait", portrait_path, "--audio", speech_2s, "-o", tmp_path / "a.mp4",
+                    "--preset", "reference", "--face-loc-weights", tmp_path / "missing.pth")
+    assert result.returncode == 2 and "Face-location weight file not found" in result.stderr
+    result = render("--portrait", portrait_path, "--audio", speech_2s, "-o", tmp_path / "a.mp4", "--preset", "paper")
+    assert result.returncode == 2 and "invalid choice" in result.stderr

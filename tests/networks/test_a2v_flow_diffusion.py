@@ -78,12 +78,6 @@ def test_sample_flows_returns_grid_and_occlusion_in_range(model):
     assert torch.equal(flows.grid, again.grid)
 
 
-def test_packaged_face_location_weights_are_loaded_by_default(model):
-    torch.testing.assert_close(
-        model.face_loc_emb.conv1.bias[:3], torch.tensor([0.11377482, 0.33296368, -0.18156008])
-    )
-
-
 def test_rendering_without_a_generator_is_refused(model):
     with pytest.raises(RuntimeError, match="no LFG generator"):
         model.image_condition(torch.rand(1, 3, 64, 64), torch.tensor([[1.0, 2, 3, 4, 64, 64]]))

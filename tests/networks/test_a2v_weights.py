@@ -10,22 +10,16 @@ import pytest
 import torch
 from support.conformance import assert_matches_manifest
 
-from dawn_studio.networks.a2v import (
-    DAWN_128,
-    DAWN_256,
-    FACE_LOC_SHA256,
-    TINY,
-    FaceLocationEncoder,
-    GaussianDiffusion,
+from dawn_studio.loading import face_location as face_location_module
+from dawn_studio.loading.a2v import (
     build_diffusion,
     build_flow_diffusion,
     load_diffusion_weights,
-    load_face_location_weights,
     save_diffusion_checkpoint,
-    save_face_location_weights,
 )
-from dawn_studio.networks.a2v import face_location as face_location_module
-from dawn_studio.networks.checkpoint import CheckpointError
+from dawn_studio.loading.checkpoint import CheckpointError
+from dawn_studio.loading.face_location import FACE_LOC_SHA256, load_face_location_weights, save_face_location_weights
+from dawn_studio.networks.a2v import DAWN_128, DAWN_256, TINY, FaceLocationEncoder, FlowDiffusion, GaussianDiffusion
 
 MANIFEST = "manifest.lfg_a2v.json"
 
@@ -73,6 +67,8 @@ def test_flow_diffusion_loads_a_published_format_file(tiny_file):
         assert torch.equal(model.diffusion.state_dict()[key], value), key
     reference = load_face_location_weights(FaceLocationEncoder())
     assert torch.equal(model.face_loc_emb.conv2.weight, reference.conv2.weight)
+    # the network itself reads no file: it starts at PyTorch's default init
+    assert not torch.equal(FlowDiffusion(TINY).face_loc_emb.conv2.weight, reference.conv2.weight)
 
 
 def _rewrite(path, change) -> None:

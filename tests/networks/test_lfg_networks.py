@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 import torch
 
+from dawn_studio.loading.lfg import config_for_reference
 from dawn_studio.networks.lfg import (
     LFG_128,
     LFG_256,
@@ -20,7 +21,6 @@ from dawn_studio.networks.lfg import (
     LFGConfigError,
     RegionParams,
     RegionPredictor,
-    config_for_reference,
     config_from_model_params,
 )
 from dawn_studio.networks.lfg.blocks import AntiAliasInterpolation2d

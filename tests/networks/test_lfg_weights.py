@@ -6,17 +6,9 @@ import pytest
 import torch
 from support.conformance import assert_matches_manifest
 
-from dawn_studio.networks.checkpoint import CheckpointError
-from dawn_studio.networks.lfg import (
-    LFG_128,
-    LFG_256,
-    SECTIONS,
-    TINY,
-    LatentFlowGenerator,
-    load_generator,
-    load_lfg,
-    save_lfg_checkpoint,
-)
+from dawn_studio.loading.checkpoint import CheckpointError
+from dawn_studio.loading.lfg import SECTIONS, load_generator, load_lfg, save_lfg_checkpoint
+from dawn_studio.networks.lfg import LFG_128, LFG_256, TINY, LatentFlowGenerator
 
 MANIFEST = "manifest.lfg_a2v.json"
 

@@ -10,27 +10,25 @@ import pytest
 import torch
 import yaml
 
-from dawn_studio.networks.checkpoint import CheckpointError
+from dawn_studio.loading.checkpoint import CheckpointError
+from dawn_studio.loading.pbnet import load_pbnet, load_pbnet_pair, model_dir, save_pbnet, save_pbnet_pair
+from dawn_studio.loading.pbnet_options import (
+    SUPPORTED_ARCHITECTURES,
+    PBNetOptionsError,
+    config_from_options,
+    options_for_config,
+    parse_options,
+    read_options,
+)
 from dawn_studio.networks.pbnet import (
     BLINK,
     POSE,
-    SUPPORTED_ARCHITECTURES,
     TINY_BLINK,
     TINY_POSE,
     PBNet,
     PBNetConfig,
     PBNetConfigError,
-    PBNetOptionsError,
-    config_from_options,
     generate_pose_blink,
-    load_pbnet,
-    load_pbnet_pair,
-    model_dir,
-    options_for_config,
-    parse_options,
-    read_options,
-    save_pbnet,
-    save_pbnet_pair,
 )
 from dawn_studio.networks.pbnet import layers as pbnet_layers
 from dawn_studio.networks.pbnet.layers import RelativePositionBias, RotaryEmbedding

@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import save_file
 from transformers import HubertConfig
 
-from dawn_studio.networks.checkpoint import CheckpointError, read_checkpoint
+from dawn_studio.loading.checkpoint import CheckpointError, read_checkpoint
 from dawn_studio.progress import Cancelled
 from dawn_studio.stages.audio import (
     HUBERT_LARGE_CONFIG,

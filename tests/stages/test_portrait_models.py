@@ -10,11 +10,13 @@ import pytest
 import torch
 from support.paths import tddfa_model_dir
 
-from dawn_studio.networks.checkpoint import CheckpointError
+from dawn_studio.loading.checkpoint import CheckpointError
+from dawn_studio.loading.faceboxes import load_faceboxes, save_faceboxes
+from dawn_studio.loading.tddfa import load_tddfa, load_tddfa_file, save_tddfa
 from dawn_studio.networks.faceboxes import TINY as TINY_FACEBOXES
-from dawn_studio.networks.faceboxes import FaceBoxesNet, load_faceboxes, prior_boxes, save_faceboxes
+from dawn_studio.networks.faceboxes import FaceBoxesNet, prior_boxes
 from dawn_studio.networks.tddfa import TINY as TINY_TDDFA
-from dawn_studio.networks.tddfa import LandmarkHead, MobileNetTDDFA, load_tddfa, load_tddfa_file, save_tddfa
+from dawn_studio.networks.tddfa import LandmarkHead, MobileNetTDDFA
 from dawn_studio.stages.portrait import (
     PortraitError,
     UnsafePickleError,

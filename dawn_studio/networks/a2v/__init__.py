@@ -3,32 +3,16 @@
 from .config import DAWN_128, DAWN_256, PRESETS, TINY, A2VConfig, DiffusionConfig, UnetConfig
 from .ddim import DDIMStep, ddim_sample, dynamic_threshold, quantile_rows
 from .diffusion import GaussianDiffusion
-from .face_location import (
-    FACE_LOC_SHA256,
-    FaceLocationEncoder,
-    bbox_mask,
-    encode_face_location_weights,
-    load_face_location_weights,
-    save_face_location_weights,
-)
+from .face_location import FaceLocationEncoder, bbox_mask
 from .flow_diffusion import DEFAULT_SEED, FlowDiffusion, FlowSequence, GeneratedVideo
 from .noise import NoiseSource
 from .schedule import SCHEDULE_BUFFERS, ddim_time_pairs, schedule_buffers
 from .unet import Unet3D
-from .weights import (
-    DIFFUSION_SECTION,
-    build_diffusion,
-    build_flow_diffusion,
-    load_diffusion_weights,
-    save_diffusion_checkpoint,
-)
 
 __all__ = [
     "DAWN_128",
     "DAWN_256",
     "DEFAULT_SEED",
-    "DIFFUSION_SECTION",
-    "FACE_LOC_SHA256",
     "PRESETS",
     "SCHEDULE_BUFFERS",
     "TINY",
@@ -44,16 +28,9 @@ __all__ = [
     "Unet3D",
     "UnetConfig",
     "bbox_mask",
-    "build_diffusion",
-    "build_flow_diffusion",
     "ddim_sample",
     "ddim_time_pairs",
     "dynamic_threshold",
-    "encode_face_location_weights",
-    "load_diffusion_weights",
-    "load_face_location_weights",
     "quantile_rows",
-    "save_diffusion_checkpoint",
-    "save_face_location_weights",
     "schedule_buffers",
 ]

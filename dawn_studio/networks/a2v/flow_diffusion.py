@@ -7,7 +7,6 @@ batches by the latent flow generator (LFG) instead of one at a time.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -15,10 +14,10 @@ import torch
 from torch import nn
 
 from ..lfg import Generator, render_frames
-from .config import DAWN_128, A2VConfig
+from .config import DAWN_128, A2VConfig, BBoxAxes
 from .ddim import DDIMStep
 from .diffusion import GaussianDiffusion
-from .face_location import FaceLocationEncoder, bbox_mask, load_face_location_weights
+from .face_location import FaceLocationEncoder, bbox_mask
 from .noise import NoiseSource
 
 DEFAULT_SEED = 1234  # the seed of the reference's training and older test scripts (pipeline.md B2)
@@ -45,25 +44,19 @@ class GeneratedVideo:
 class FlowDiffusion(nn.Module):
     """The A2V flow diffusion model with its face-location branch and an optional LFG generator.
 
-    ``diffusion`` holds exactly ``checkpoint["diffusion"]``; ``face_loc_emb`` is loaded with the
-    packaged seed-1234 weights unless ``face_loc_weights`` names another file or is ``False``
-    (random init, e.g. for conformance fills or tiny test models whose widths differ).
+    ``diffusion`` holds exactly ``checkpoint["diffusion"]``; ``face_loc_emb`` starts at PyTorch's
+    default init: :func:`dawn_studio.loading.a2v.build_flow_diffusion` gives it the seed-1234 weights.
     """
 
     def __init__(
         self,
         config: A2VConfig = DAWN_128,
         generator: Generator | None = None,
-        face_loc_weights: str | os.PathLike[str] | bool = True,
     ) -> None:
         super().__init__()
         self.config = config
         self.diffusion = GaussianDiffusion(config.unet, config.diffusion)
         self.face_loc_emb = FaceLocationEncoder(config.face_loc_hidden, config.unet.face_loc_channels)
-        if face_loc_weights is not False:
-            load_face_location_weights(
-                self.face_loc_emb, None if face_loc_weights is True else face_loc_weights
-            )
         self.generator = generator
 
     @property
@@ -125,16 +118,19 @@ class FlowDiffusion(nn.Module):
             base_eye = init_eye.float()[:, None, :].expand(-1, frames, -1)
         return torch.cat((audio.float(), pose - base_pose, eye - base_eye), dim=-1).to(self.device)
 
-    def face_location(self, bbox: torch.Tensor, image_size: int) -> torch.Tensor:
-        """Face-location embedding (b, C, S/4, S/4) of the box's frame 0 (see :func:`bbox_mask`)."""
-        mask = bbox_mask(bbox.to(self.device), image_size, self.config.bbox_axes)
+    def face_location(self, bbox: torch.Tensor, image_size: int, bbox_axes: BBoxAxes | None = None) -> torch.Tensor:
+        """Face-location embedding (b, C, S/4, S/4) of the box's frame 0 (see :func:`bbox_mask`);
+        ``bbox_axes`` overrides the configured box normalisation."""
+        mask = bbox_mask(bbox.to(self.device), image_size, bbox_axes or self.config.bbox_axes)
         return self.face_loc_emb(mask)
 
-    def image_condition(self, source_image: torch.Tensor, bbox: torch.Tensor) -> torch.Tensor:
+    def image_condition(
+        self, source_image: torch.Tensor, bbox: torch.Tensor, bbox_axes: BBoxAxes | None = None
+    ) -> torch.Tensor:
         """Frame-constant channels (b, features + face location, 1, h, w) from the portrait and its box."""
         self._check_image(source_image)
         features = self._generator().compute_fea(source_image.to(self.device))
-        location = self.face_location(bbox, source_image.shape[-1])
+        location = self.face_location(bbox, source_image.shape[-1], bbox_axes)
         if location.shape[0] != features.shape[0]:
             raise ValueError(f"{features.shape[0]} portraits but {location.shape[0]} face boxes")
         if features.shape[-2:] != location.shape[-2:]:

@@ -24,20 +24,11 @@ from .generator import Generator
 from .model import LatentFlowGenerator, Reconstruction
 from .region_predictor import RegionParams, RegionPredictor
 from .rendering import RenderedFrames, frames_per_chunk, render_frames
-from .weights import (
-    SECTIONS,
-    build_generator_for_fixture,
-    config_for_reference,
-    load_generator,
-    load_lfg,
-    save_lfg_checkpoint,
-)
 
 __all__ = [
     "LFG_128",
     "LFG_256",
     "PRESETS",
-    "SECTIONS",
     "TINY",
     "BackgroundMotionPredictor",
     "BackgroundPredictorConfig",
@@ -53,12 +44,7 @@ __all__ = [
     "RegionPredictor",
     "RegionPredictorConfig",
     "RenderedFrames",
-    "build_generator_for_fixture",
-    "config_for_reference",
     "config_from_model_params",
     "frames_per_chunk",
-    "load_generator",
-    "load_lfg",
     "render_frames",
-    "save_lfg_checkpoint",
 ]

@@ -12,10 +12,8 @@ from .model import (
 )
 from .morphable import MorphableModel, to_image_coordinates
 from .pose import POSE_FIELDS, poses_from_params
-from .weights import load_tddfa, load_tddfa_file, save_tddfa
 
 __all__ = [
     "MB05", "MB1", "POSE_FIELDS", "TINY", "LandmarkHead", "MobileNetTDDFA", "MorphableModel", "TDDFAConfig",
-    "landmarks_from_head", "load_tddfa", "load_tddfa_file", "normalise_crops", "poses_from_params",
-    "save_tddfa", "to_image_coordinates",
+    "landmarks_from_head", "normalise_crops", "poses_from_params", "to_image_coordinates",
 ]

@@ -2,7 +2,7 @@
 
 The folder holds ``config.json``, ``preprocessor_config.json`` and the weights of the published
 CTC model (``pytorch_model.bin`` or ``model.safetensors``; keys ``hubert.*`` plus the discarded
-``lm_head.*``). Weights go through ``networks.checkpoint`` (tensor-only reading, strict keys and
+``lm_head.*``). Weights go through ``loading.checkpoint`` (tensor-only reading, strict keys and
 shapes) rather than ``from_pretrained``, which also settles the reference's loader pitfall B21:
 the positional convolution's weight-norm tensors are stored as ``weight_g``/``weight_v`` in the
 published file and as ``parametrizations.weight.original0/1`` in current torch modules; they are
@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from transformers import HubertConfig, HubertModel, Wav2Vec2FeatureExtractor
 
-from ...networks.checkpoint import CheckpointError, load_strict, read_checkpoint, read_safetensors
+from ...loading.checkpoint import CheckpointError, load_strict, read_checkpoint, read_safetensors
 
 HUBERT_LARGE_FOLDER = "hubert-large-ls960-ft"
 CONFIG_FILE = "config.json"

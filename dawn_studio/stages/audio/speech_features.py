@@ -21,10 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ...frame_rate import FPS
 from ...progress import Cancelled, StepCallback, report
 from .errors import AudioError
 from .hubert_model import HubertEncoder, frame_geometry
-from .validation import VIDEO_FPS, video_frame_count
+from .validation import video_frame_count
 
 NORMALISATION_EPSILON = 1e-7
 _STATS_BLOCK = 1 << 22
@@ -173,7 +174,7 @@ def _chunking_for(encoder: HubertEncoder, spec: ChunkingSpec | None) -> Chunking
 
 @torch.inference_mode()
 def extract_speech_features(
-    encoder: HubertEncoder, samples: np.ndarray, *, sample_rate: int = 16_000, fps: int = VIDEO_FPS,
+    encoder: HubertEncoder, samples: np.ndarray, *, sample_rate: int = 16_000, fps: int = FPS,
     chunking: ChunkingSpec | None = None, keep_hidden: bool = False,
     progress: StepCallback | None = None, cancel: Callable[[], bool] | None = None,
 ) -> SpeechFeatures:

@@ -16,10 +16,10 @@ import av.error
 import numpy as np
 import soundfile as sf
 
+from ...frame_rate import FPS, FRAME_MS
 from ...progress import Cancelled
 from .decoding import frame_to_float, open_audio_container
 from .errors import AudioError
-from .validation import VIDEO_FPS
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,8 @@ def _selection(total: int | None, sample_rate: int, start_s: float, end_s: float
             raise AudioError(f"The selection starts at {start_s:.2f} s, after the end of the clip "
                              f"({total / sample_rate:.2f} s)")
         stop = min(stop, total)
-    if (stop - begin) * VIDEO_FPS < sample_rate:
-        raise AudioError(f"The selection is shorter than one video frame ({1000 // VIDEO_FPS} ms)")
+    if (stop - begin) * FPS < sample_rate:
+        raise AudioError(f"The selection is shorter than one video frame ({FRAME_MS} ms)")
     return begin, stop
 
 
@@ -110,8 +110,8 @@ def trim_audio_file(
         channels = out.channels
         out.close()
         out = None
-        if (written * VIDEO_FPS) < rate:
-            raise AudioError(f"The selection is shorter than one video frame ({1000 // VIDEO_FPS} ms)")
+        if (written * FPS) < rate:
+            raise AudioError(f"The selection is shorter than one video frame ({FRAME_MS} ms)")
         os.replace(partial, dst)
     except (OSError, sf.SoundFileRuntimeError) as exc:
         raise AudioError(f"Could not write '{dst}': {exc.strerror or exc}") from exc

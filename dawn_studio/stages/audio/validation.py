@@ -13,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...frame_rate import FPS, FRAME_MS
 from ...progress import StepCallback
 from .decoding import STUDIO_DECODING, DecodedAudio, DecodeOptions, decode_audio
 from .errors import AudioError
 
-VIDEO_FPS = 25
 # Below this peak level (dBFS) the clip is treated as silence.
 SILENCE_PEAK_DBFS = -60.0
 # Clipping warning: this many flat-topped runs at full scale, or this share of full-scale samples.
@@ -51,7 +51,7 @@ def clock_text(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def video_frame_count(num_samples: int, sample_rate: int, fps: int = VIDEO_FPS) -> int:
+def video_frame_count(num_samples: int, sample_rate: int, fps: int = FPS) -> int:
     """Frames of video the speech drives, computed as the reference does: ``int(N / rate * fps)``."""
     return int(num_samples / sample_rate * fps)
 
@@ -59,7 +59,7 @@ def video_frame_count(num_samples: int, sample_rate: int, fps: int = VIDEO_FPS) 
 def check_speech(audio: DecodedAudio, *, max_duration_s: float | None = None) -> list[AudioWarning]:
     """Raise AudioError if ``audio`` cannot drive a video; return the warnings otherwise."""
     name = audio.info.path.name
-    frame_ms = 1000 // VIDEO_FPS
+    frame_ms = FRAME_MS
     if video_frame_count(audio.num_samples, audio.sample_rate) < 1:
         raise AudioError(
             f"'{name}' is only {audio.duration_s * 1000:.0f} ms long, shorter than one video frame "

@@ -31,7 +31,8 @@ import numpy as np
 import torch
 
 from ...networks.faceboxes import DetectionThresholds
-from ...networks.tddfa import to_image_coordinates
+from ...networks.tddfa import normalise_crops, to_image_coordinates
+from ...progress import HandOverObserver
 from .crop import FRAMINGS, FaceCrop, Framing, plan_crop
 from .detection import detect_faces
 from .errors import NoFaceError, PortraitError
@@ -108,21 +109,38 @@ def _bbox(extent: tuple[float, float, float, float], crop: FaceCrop) -> tuple[in
 def analyse_portrait(
     portrait: Portrait, models: PortraitModels, *, output_size: int = 256, framing: Framing = "face",
     dense_compat: bool = False, thresholds: DetectionThresholds | None = None,
+    observe: HandOverObserver | None = None,
 ) -> PortraitAnalysis:
-    """Detect, regress and measure every face; ``NoFaceError`` when there is none."""
+    """Detect, regress and measure every face; ``NoFaceError`` when there is none.
+
+    ``observe`` receives the detector's raw outputs and boxes (``faceboxes.*``), the regressor's
+    input, output, parameters and regions (``tddfa.*``) and face 0's reconstructed points as
+    ``(3, V)`` (``bfm.vertices_face0``, dense with ``dense_compat``).
+    """
     if framing not in FRAMINGS:
         raise ValueError(f"unknown framing '{framing}' (choose from {', '.join(FRAMINGS)})")
     detection = detect_faces(models.detector, portrait.rgb, thresholds, rgb=True)
     boxes = detection.boxes.numpy()
+    if observe is not None:
+        observe("faceboxes.loc", detection.loc)
+        observe("faceboxes.conf", detection.conf)
+        observe("faceboxes.boxes", detection.boxes)
     if len(boxes) == 0:
         raise NoFaceError()
     regression = regress_faces(models, portrait.rgb, boxes, rgb=True)
+    if observe is not None:
+        observe("tddfa.input", normalise_crops(torch.from_numpy(np.ascontiguousarray(regression.crops))))
+        observe("tddfa.raw", regression.params_raw)
+        observe("tddfa.params", regression.params)
+        observe("tddfa.roi_boxes", torch.from_numpy(regression.roi_boxes))
     points: torch.Tensor | None = None
     source = "detector_box"
     if models.morphable is not None:
         vertices = models.morphable.vertices(regression.params.to(torch.float32), dense=dense_compat)
         points = to_image_coordinates(vertices, torch.from_numpy(regression.roi_boxes), CROP_SIZE)
         source = "bfm"
+        if observe is not None:
+            observe("bfm.vertices_face0", points[0].T.contiguous())
     elif regression.landmarks_2d is not None:
         points, source = regression.landmarks_2d, "landmark_head"
     landmarks = None if points is None else points.numpy().astype(np.float32)

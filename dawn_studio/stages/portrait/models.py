@@ -15,9 +15,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ...networks.checkpoint import CheckpointError
-from ...networks.faceboxes import FaceBoxesNet, load_faceboxes
-from ...networks.tddfa import LandmarkHead, MobileNetTDDFA, MorphableModel, load_tddfa_file
+from ...loading.checkpoint import CheckpointError
+from ...loading.faceboxes import load_faceboxes
+from ...loading.tddfa import load_tddfa_file
+from ...networks.faceboxes import FaceBoxesNet
+from ...networks.tddfa import LandmarkHead, MobileNetTDDFA, MorphableModel
 from .errors import PortraitModelError
 from .safe_pickle import UnsafePickleError, read_numpy_pickle
 

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoint import checkpoint_section, load_strict, read_checkpoint
-from ..lfg import Generator
-from .config import DAWN_128, A2VConfig
-from .diffusion import GaussianDiffusion
-from .flow_diffusion import FlowDiffusion
+from ..networks.a2v import DAWN_128, A2VConfig, FlowDiffusion, GaussianDiffusion
+from ..networks.lfg import Generator
+from .checkpoint import checkpoint_section, load_strict, read_checkpoint
+from .face_location import load_face_location_weights
 
 DIFFUSION_SECTION = "diffusion"
 
@@ -41,7 +40,9 @@ def build_flow_diffusion(
 ) -> FlowDiffusion:
     """A :class:`FlowDiffusion` with ``checkpoint["diffusion"]`` of ``path`` and the face-location
     weights (the packaged seed-1234 values unless told otherwise), in eval mode, on the CPU."""
-    model = FlowDiffusion(config, generator=generator, face_loc_weights=face_loc_weights)
+    model = FlowDiffusion(config, generator=generator)
+    if face_loc_weights is not False:
+        load_face_location_weights(model.face_loc_emb, None if face_loc_weights is True else face_loc_weights)
     load_diffusion_weights(model.diffusion, path)
     return model.eval()
 

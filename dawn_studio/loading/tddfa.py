@@ -12,8 +12,8 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoint import CheckpointError, checkpoint_section, load_strict, read_checkpoint, strip_prefix
-from .model import LandmarkHead, MobileNetTDDFA, TDDFAConfig
+from ..networks.tddfa import LandmarkHead, MobileNetTDDFA, TDDFAConfig
+from .checkpoint import CheckpointError, checkpoint_section, load_strict, read_checkpoint, strip_prefix
 
 _STEM_KEY = "conv1.weight"
 _LANDMARK_HEAD = "fc_lm."

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoint import CheckpointError, load_strict, read_checkpoint, strip_prefix
-from .model import FaceBoxesConfig, FaceBoxesNet
+from ..networks.faceboxes import FaceBoxesConfig, FaceBoxesNet
+from .checkpoint import CheckpointError, load_strict, read_checkpoint, strip_prefix
 
 SECTION = "faceboxes"
 _STEM_KEY = "conv1.conv.weight"

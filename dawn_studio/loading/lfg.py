@@ -15,10 +15,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..checkpoint import checkpoint_section, load_strict, read_checkpoint, strip_prefix
-from .config import LFG_128, LFGConfig, config_from_model_params
-from .generator import Generator
-from .model import LatentFlowGenerator
+from ..networks.lfg import LFG_128, Generator, LatentFlowGenerator, LFGConfig, config_from_model_params
+from .checkpoint import checkpoint_section, load_strict, read_checkpoint, strip_prefix
 
 GENERATOR_SECTION = "generator"
 REGION_PREDICTOR_SECTION = "region_predictor"
@@ -35,7 +33,7 @@ def _load_section(module: nn.Module, checkpoint: Mapping, section: str, path: st
 def load_lfg(path: str | os.PathLike[str], config: LFGConfig = LFG_128) -> LatentFlowGenerator:
     """The three networks with the weights of a published LFG file, in eval mode, on the CPU.
 
-    Raises :class:`~dawn_studio.networks.checkpoint.CheckpointError` naming the file, the section
+    Raises :class:`~dawn_studio.loading.checkpoint.CheckpointError` naming the file, the section
     and the key when the file is unreadable or does not match ``config``'s networks.
     """
     checkpoint = read_checkpoint(path)

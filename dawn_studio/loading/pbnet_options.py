@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from .config import SIGNAL_DIMS, PBNetConfig, PBNetConfigError, SignalKind
+from ..networks.pbnet.config import SIGNAL_DIMS, PBNetConfig, PBNetConfigError, SignalKind
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,9 @@ from pathlib import Path
 import torch
 import yaml
 
-from ..checkpoint import CheckpointError, load_strict, read_checkpoint
-from .config import SIGNAL_DIMS, SignalKind
-from .model import PBNet
-from .options import config_from_options, options_for_config, read_options
+from ..networks.pbnet import SIGNAL_DIMS, PBNet, SignalKind
+from .checkpoint import CheckpointError, load_strict, read_checkpoint
+from .pbnet_options import config_from_options, options_for_config, read_options
 
 PBNET_DIR = "pbnet_seperate"
 OPTIONS_FILE = "opt.yaml"
