@@ -316,6 +316,7 @@ def _render(job: Job, args: argparse.Namespace) -> int:
         store = ModelStore(args.models, reason="given with --models") if args.models else ModelStore.locate()
         require_video(store, job.resolution)
     except ModelStoreError as exc:
+        log.info("the model folder cannot generate", exc_info=True)
         print(f"Error: {exc}", file=err)
         return EXIT_MODELS_MISSING
     if args.save_project:

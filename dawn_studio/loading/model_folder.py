@@ -37,7 +37,10 @@ def architecture_preset(root: str | Path) -> ArchitecturePreset:
     except (OSError, ValueError, RecursionError) as exc:
         raise ModelFolderError(f"{marker} is not readable JSON ({type(exc).__name__}); remove it to use "
                                "the published models") from None
-    preset = document.get("preset") if isinstance(document, dict) else None
+    if not isinstance(document, dict):
+        raise ModelFolderError(f"{marker} is not a JSON object naming an architecture preset; remove it to use "
+                               "the published models")
+    preset = document.get("preset")
     if preset != "tiny":
         raise ModelFolderError(f"{marker} names no known architecture preset ({str(preset)[:40]!r}; known: "
                                "'tiny'); remove it to use the published models")
