@@ -17,6 +17,9 @@ from ..progress import Cancelled, CancelToken
 
 log = logging.getLogger(__name__)
 
+#: How long the UI thread waits for a task's thread to return after its final signal.
+END_WAIT_MS = 10_000
+
 Task = Callable[[Callable[[Any], None], CancelToken], Any]
 
 
@@ -40,6 +43,10 @@ class _TaskThread(QThread):
             details = traceback.format_exc()
             log.error("background task failed:\n%s", details)
             self.failed.emit(str(exc) or type(exc).__name__, details)
+        except BaseException as exc:  # noqa: B036  (SystemExit, KeyboardInterrupt: the runner must not stay busy)
+            details = traceback.format_exc()
+            log.error("background task stopped:\n%s", details)
+            self.failed.emit(f"The task stopped unexpectedly ({type(exc).__name__})", details)
         else:
             if self.cancel.cancelled:
                 self.was_cancelled.emit()
@@ -60,6 +67,7 @@ class TaskRunner(QObject):
         super().__init__(parent)
         self._thread: _TaskThread | None = None
         self._token: CancelToken | None = None
+        self._winding_down: list[_TaskThread] = []
 
     @property
     def busy(self) -> bool:
@@ -86,11 +94,22 @@ class TaskRunner(QObject):
         """Block until the task ends (for shutdown); True if it ended."""
         return self._thread.wait(ms) if self._thread is not None else True
 
+    def _forget(self, thread: _TaskThread) -> None:
+        if thread in self._winding_down:
+            self._winding_down.remove(thread)
+        thread.deleteLater()
+
     def _end(self, emit: Callable[..., None], *args: Any) -> None:
         """Clear the busy state first, so handlers of the final signal may start the next task."""
         thread, self._thread, self._token = self._thread, None, None
         if thread is not None:
-            thread.wait()  # run() has returned or is about to: its last act was this signal
-            thread.deleteLater()
+            # run() has returned or is about to: its last act was this signal. The wait is bounded
+            # so the UI thread can never hang on it; a thread still finishing is deleted when done.
+            if thread.wait(END_WAIT_MS):
+                thread.deleteLater()
+            else:
+                log.warning("a finished task's thread is still winding down; deleting it once it ends")
+                self._winding_down.append(thread)
+                thread.finished.connect(lambda t=thread: self._forget(t))
         self.busyChanged.emit(False)
         emit(*args)

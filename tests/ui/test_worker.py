@@ -76,3 +76,16 @@ def test_next_task_can_start_from_the_success_handler(runner, qtbot):
     runner.succeeded.connect(chain)
     runner.start(lambda report, cancel: 1)
     qtbot.waitUntil(lambda: results == [1, 2], timeout=3000)
+
+
+def test_a_task_that_exits_does_not_leave_the_runner_busy(runner, qtbot):
+    def task(report, cancel):
+        raise SystemExit(3)
+
+    with qtbot.waitSignal(runner.failed) as blocker:
+        runner.start(task)
+    message, details = blocker.args
+    assert "stopped unexpectedly" in message and "SystemExit" in details
+    assert not runner.busy
+    with qtbot.waitSignal(runner.succeeded):
+        runner.start(lambda report, cancel: "again")
