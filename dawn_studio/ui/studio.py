@@ -16,9 +16,10 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QProgressBar, QProgressDialog, QPushButton, QToolBar
 
+from ..device import resolve_device
 from ..engine.engine import Engine, GenerationResult
 from ..engine.events import ProgressEvent
-from ..engine.job import Job, JobError
+from ..engine.job import Job, JobError, OutputSettings
 from ..media_types import dialog_filter
 from ..modelstore import ModelStore
 from ..modelstore.contents import video_readiness
@@ -38,6 +39,9 @@ from .preview import PreviewPlayer
 from .worker import TaskRunner
 
 log = logging.getLogger(__name__)
+
+#: Job fields that only a project file sets; the studio keeps them as the project holds them.
+CARRIED_JOB_FIELDS = ("framing", "device", "precision", "output", "face_loc_weights")
 
 AUTOSAVE_NAME = "autosave.dawn"
 AUTOSAVE_DELAY_MS = 1000
@@ -73,6 +77,9 @@ class Studio(QObject):
         self.trim: tuple[float, float | None] = (0.0, None)
         self.generation_started = 0.0
         self._restoring = False
+        #: Settings a project holds that no panel shows (framing, device, precision, output, face-location
+        #: weights): kept as opened so saving or generating never silently replaces them.
+        self.carried: dict[str, Any] = {}
 
         self.portrait_panel = PortraitPanel(self._analyse)
         self.audio_panel = AudioPanel()
@@ -279,7 +286,7 @@ class Studio(QObject):
             return None
         start, end = self.trim
         job = Job(portrait=str(portrait), audio=self.audio_path, face_index=self.portrait_panel.face_index,
-                  trim_start=start, trim_end=end)
+                  trim_start=start, trim_end=end, **self.carried)
         return self.controls.apply_to(job)
 
     def missing_inputs(self) -> str:
@@ -305,12 +312,26 @@ class Studio(QObject):
         seed = self.controls.next_seed_if_unlocked()
         if seed != job.motion.seed:
             job = self.controls.apply_to(job)
+        job = self._runnable(job)
         engine, override = self.engine, self.motion_override
         self.generation_started = time.monotonic()
         self.progress_bar.setValue(0)
         self._say("Generating…")
         self.runner.start(lambda report, cancel: ("generate", engine.run(job, report, cancel,
                                                                           motion_override=override)))
+
+    def _runnable(self, job: Job) -> Job:
+        """``job`` as the studio runs it: exports go through the Export dialog, not the project's output
+        (which may name an existing file), and a device this machine lacks gives way to the best one."""
+        job = job.with_changes(output=OutputSettings())
+        try:
+            resolve_device(job.device)
+        except ValueError as exc:
+            log.info("project device not usable here: %s", exc)
+            self._say(f"The project asks for device '{job.device}', which this machine lacks; using the best "
+                      "one available.")
+            job = job.with_changes(device="auto")
+        return job
 
     def preview_motion(self) -> None:
         if self.runner.busy:
@@ -319,6 +340,7 @@ class Studio(QObject):
         if job is None:
             self._say(f"Add {self.missing_inputs()} first.")
             return
+        job = self._runnable(job)
         engine = self.engine
         self._say("Computing head motion…")
         self.runner.start(lambda report, cancel: ("motion", engine.preview_motion(job, cancel), job))
@@ -502,6 +524,7 @@ class Studio(QObject):
     def apply_job(self, job: Job) -> None:
         self._restoring = True
         try:
+            self.carried = {name: getattr(job, name) for name in CARRIED_JOB_FIELDS}
             self.controls.load_from(job)
             if Path(job.portrait).is_file():
                 self.open_portrait(job.portrait, job.face_index)
@@ -517,6 +540,9 @@ class Studio(QObject):
 
     def new_project(self) -> None:
         self.project_path = None
+        self.carried = {}
+        if self.result is not None:
+            self.result.discard_previews()  # the preview files live in a temp folder of their own
         self.result = None
         self.preview.clear()
         self.motion_view.clear()

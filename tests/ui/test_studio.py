@@ -10,7 +10,7 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 from support.paths import sample_portrait
 
-from dawn_studio.engine.job import Job
+from dawn_studio.engine.job import Job, OutputSettings
 from dawn_studio.modelstore import ModelStore
 from dawn_studio.stages.export import ExportSettings
 from dawn_studio.ui.app import create_application, create_main_window
@@ -90,6 +90,11 @@ def test_drop_set_controls_generate_preview_export(studio, qtbot, speech_2s, tmp
     with av.open(str(out)) as container:
         assert sum(1 for _ in container.decode(video=0)) == 50
 
+    previews = studio.result.preview_dir
+    assert previews is not None and previews.is_dir()
+    studio.new_project()
+    assert not previews.exists(), "New Project must not leave the old clip's preview files behind"
+
 
 def test_cancel_a_run(studio, qtbot, speech_2s):
     load_inputs(studio, qtbot, speech_2s)
@@ -142,3 +147,22 @@ def test_moving_controls_changes_the_job_and_is_autosaved(studio, qtbot, speech_
     assert job.motion.head_motion == pytest.approx(0.4) and job.motion.blink_strength == 0.0
     qtbot.waitUntil(studio.autosave_path.is_file, timeout=5_000)
     assert Job.load(studio.autosave_path).motion.head_motion == pytest.approx(0.4)
+
+
+def test_an_opened_project_keeps_the_settings_no_panel_shows(studio, qtbot, speech_2s, tmp_path):
+    existing = tmp_path / "earlier.mp4"
+    existing.write_bytes(b"an earlier export")
+    project = tmp_path / "talk.dawn"
+    Job(portrait=str(sample_portrait("real_female_1.jpeg")), audio=str(speech_2s), framing="reference",
+        device="cuda:7", precision="float32",
+        output=OutputSettings(path=str(existing), format="webm", quality=30)).save(project)
+    studio.open_project(str(project))
+    qtbot.waitUntil(lambda: studio.current_job() is not None, timeout=60_000)
+    job = studio.current_job()
+    assert (job.framing, job.device, job.precision) == ("reference", "cuda:7", "float32")
+    assert job.output.path == str(existing) and job.output.format == "webm" and job.output.quality == 30
+    assert studio.save_project() == project
+    assert Job.load(project).framing == "reference" and Job.load(project).output.path == str(existing)
+    runnable = studio._runnable(job)  # what Generate hands the engine
+    assert runnable.output.path is None and runnable.device == "auto" and runnable.framing == "reference"
+    assert existing.read_bytes() == b"an earlier export"
