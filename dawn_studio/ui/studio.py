@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QProgressBar, QProgressDialog, QPushButton, QToolBar
 
@@ -66,6 +66,7 @@ class Studio(QObject):
                  autosave_path: Path | None = None, show_first_run: bool = True) -> None:
         super().__init__(window)
         self.window = window
+        window.installEventFilter(self)
         self._store_factory = (lambda: store) if store is not None else ModelStore.locate
         self.store = self._store_factory()
         self.engine = Engine(self.store.root)
@@ -80,6 +81,7 @@ class Studio(QObject):
         #: Settings a project holds that no panel shows (framing, device, precision, output, face-location
         #: weights): kept as opened so saving or generating never silently replaces them.
         self.carried: dict[str, Any] = {}
+        self.closing = False  # the window was asked to close while work ran: close once it has stopped
 
         self.portrait_panel = PortraitPanel(self._analyse)
         self.audio_panel = AudioPanel()
@@ -392,6 +394,28 @@ class Studio(QObject):
 
     def _task_cancelled(self) -> None:
         self._say("Cancelled — nothing was kept")
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+        """Closing while generating or exporting cancels first and closes when the work has stopped,
+        so no worker thread is torn down mid-step (a denoiser step can take many seconds)."""
+        if watched is self.window and event.type() == QEvent.Type.Close and self.busy_runners():
+            event.ignore()
+            if not self.closing:
+                self.closing = True
+                for runner in self.busy_runners():
+                    runner.cancel()
+                    runner.busyChanged.connect(self._close_when_idle)
+            self.window.statusBar().showMessage("Stopping… the current step finishes first, then DAWN Studio "
+                                                "closes.")
+            return True
+        return super().eventFilter(watched, event)
+
+    def busy_runners(self) -> list[TaskRunner]:
+        return [runner for runner in (self.runner, self.export_runner) if runner.busy]
+
+    def _close_when_idle(self, busy: bool) -> None:
+        if self.closing and not busy and not self.busy_runners():
+            self.window.close()
 
     def _busy_changed(self, busy: bool) -> None:
         self.progress_bar.setVisible(busy)

@@ -166,3 +166,16 @@ def test_an_opened_project_keeps_the_settings_no_panel_shows(studio, qtbot, spee
     runnable = studio._runnable(job)  # what Generate hands the engine
     assert runnable.output.path is None and runnable.device == "auto" and runnable.framing == "reference"
     assert existing.read_bytes() == b"an earlier export"
+
+
+def test_closing_during_generation_stops_it_first_then_closes(studio, qtbot, speech_2s):
+    load_inputs(studio, qtbot, speech_2s)
+    studio.controls.load_from(studio.current_job().with_changes(steps=20))
+    studio.generate()
+    qtbot.waitUntil(lambda: studio.stage_label.text() != "", timeout=60_000)
+    assert studio.runner.busy
+    studio.window.close()
+    assert studio.window.isVisible(), "the window must stay until the work has stopped"
+    assert "Stopping" in studio.window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: not studio.window.isVisible(), timeout=120_000)
+    assert not studio.runner.busy and studio.result is None
