@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QProgressBar, QProgressDialog, QPushButton, QToolBar
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QProgressBar, QProgressDialog, QPushButton, QToolBar
 
 from ..device import resolve_device
 from ..engine.engine import Engine, GenerationResult
@@ -56,6 +56,12 @@ def video_availability(store: ModelStore) -> dict[int, tuple[bool, str]]:
     return result
 
 
+def _is_escape(event: QEvent) -> bool:
+    return (event.type() in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress)
+            and isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Escape
+            and event.modifiers() == Qt.KeyboardModifier.NoModifier)
+
+
 class Studio(QObject):
     """Owns the panels, the engine and the current result; the window is its view."""
 
@@ -67,6 +73,9 @@ class Studio(QObject):
         super().__init__(window)
         self.window = window
         window.installEventFilter(self)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)  # Esc reaches cancel before any panel's shortcut
         self._store_factory = (lambda: store) if store is not None else ModelStore.locate
         self.store = self._store_factory()
         self.engine = Engine(self.store.root)
@@ -398,6 +407,15 @@ class Studio(QObject):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
         """Closing while generating or exporting cancels first and closes when the work has stopped,
         so no worker thread is torn down mid-step (a denoiser step can take many seconds)."""
+        runner = getattr(self, "runner", None)  # events arrive while the window is still being built
+        if runner is None:
+            return False
+        if runner.busy and _is_escape(event):
+            # Esc cancels generation wherever the focus is; panels' own Esc (stop playback) waits.
+            event.accept()
+            if event.type() == QEvent.Type.KeyPress:
+                self.cancel()
+            return True
         if watched is self.window and event.type() == QEvent.Type.Close and self.busy_runners():
             event.ignore()
             if not self.closing:
@@ -614,6 +632,9 @@ class Studio(QObject):
 
     # ---- shutdown ------------------------------------------------------------------------
     def shutdown(self) -> None:
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
         self.autosave()
         for runner in (self.runner, self.export_runner):
             runner.cancel()

@@ -179,3 +179,18 @@ def test_closing_during_generation_stops_it_first_then_closes(studio, qtbot, spe
     assert "Stopping" in studio.window.statusBar().currentMessage()
     qtbot.waitUntil(lambda: not studio.window.isVisible(), timeout=120_000)
     assert not studio.runner.busy and studio.result is None
+
+
+def test_esc_cancels_generation_from_the_voice_panel(studio, qtbot, speech_2s):
+    load_inputs(studio, qtbot, speech_2s)
+    studio.controls.load_from(studio.current_job().with_changes(steps=20))
+    studio.window.panels["audio"].raise_()
+    focus = studio.audio_panel.play_button
+    with qtbot.waitSignal(studio.runner.cancelled, timeout=120_000):
+        studio.generate()
+        qtbot.waitUntil(lambda: studio.stage_label.text() != "", timeout=60_000)
+        studio.window.activateWindow()
+        focus.setFocus()
+        assert focus.hasFocus()
+        qtbot.keyClick(focus, Qt.Key.Key_Escape)
+    assert studio.result is None
