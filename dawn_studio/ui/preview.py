@@ -73,6 +73,7 @@ class PreviewPlayer(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.sources: dict[str, Path] = {}
+        self.originals: dict[str, QImage] = {}  # the portrait as each view shows it, for side by side
         self.view = "full"
         self.frames_shown = 0
 
@@ -85,6 +86,9 @@ class PreviewPlayer(QWidget):
         self.player.positionChanged.connect(self._position_changed)
         self.player.durationChanged.connect(self._duration_changed)
         self.player.playbackStateChanged.connect(self._state_changed)
+        self.player.mediaStatusChanged.connect(self._media_status_changed)
+        #: Where a newly opened source should start; a seek before the media has loaded is dropped.
+        self._pending_position: int | None = None
 
         self.original_view = ImageView("The original portrait")
         self.video_view = ImageView("The generated clip appears here after Generate")
@@ -147,14 +151,17 @@ class PreviewPlayer(QWidget):
         self._update_enabled()
 
     # loading ---------------------------------------------------------------------
-    def load(self, full: Path | None, crop: Path | None, portrait: QImage | None = None) -> None:
-        """Show a new clip (pasted-back and/or crop file) and the portrait it came from."""
+    def load(self, full: Path | None, crop: Path | None, portrait: QImage | None = None,
+             portrait_crop: QImage | None = None) -> None:
+        """Show a new clip (pasted-back and/or crop file) and the portrait it came from; side by side
+        compares like with like: the photo beside Full photo, the portrait's face crop beside Face crop."""
         self.player.stop()
         self.sources = {name: Path(p) for name, p in (("full", full), ("crop", crop)) if p is not None}
-        if portrait is not None:
-            self.original_view.set_image(portrait)
+        self.originals = {name: image for name, image in (("full", portrait), ("crop", portrait_crop))
+                          if image is not None and not image.isNull()}
         if self.view not in self.sources and self.sources:
             self.view = next(iter(self.sources))
+        self._show_original()
         self._open_current(position=0)
         self._update_enabled()
 
@@ -162,7 +169,9 @@ class PreviewPlayer(QWidget):
         self.player.stop()
         self.player.setSource(QUrl())
         self.sources = {}
+        self.originals = {}
         self.video_view.set_image(QImage())
+        self.original_view.set_image(QImage())
         self._update_enabled()
 
     def set_view(self, name: str) -> None:
@@ -173,6 +182,7 @@ class PreviewPlayer(QWidget):
         if name == self.view:
             return
         self.view = name
+        self._show_original()
         if name in self.sources:
             playing = self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
             self._open_current(self.player.position())
@@ -180,10 +190,14 @@ class PreviewPlayer(QWidget):
                 self.player.play()
         self.viewChanged.emit(name)
 
+    def _show_original(self) -> None:
+        self.original_view.set_image(self.originals.get(self.view, QImage()))
+
     def _open_current(self, position: int) -> None:
         path = self.sources.get(self.view)
         if path is None:
             return
+        self._pending_position = position if position > 0 else None
         self.player.setSource(QUrl.fromLocalFile(str(path)))
         self.player.setPosition(position)
         self.player.pause()  # shows the first frame without starting playback
@@ -223,6 +237,12 @@ class PreviewPlayer(QWidget):
     def _duration_changed(self, duration: int) -> None:
         self.slider.setRange(0, max(0, duration))
         self._position_changed(self.player.position())
+
+    def _media_status_changed(self, status: QMediaPlayer.MediaStatus) -> None:
+        if self._pending_position is not None and status in (QMediaPlayer.MediaStatus.LoadedMedia,
+                                                             QMediaPlayer.MediaStatus.BufferedMedia):
+            position, self._pending_position = self._pending_position, None
+            self.player.setPosition(position)
 
     def _state_changed(self, state: QMediaPlayer.PlaybackState) -> None:
         icon = (QStyle.StandardPixmap.SP_MediaPause if state == QMediaPlayer.PlaybackState.PlayingState

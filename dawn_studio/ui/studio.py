@@ -385,7 +385,7 @@ class Studio(QObject):
         self.motion_view.set_motion(result.motion, portrait, result.job.trim_start)
         photo = self.portrait_panel.view.photo()
         self.preview.load(result.preview_path("full"), result.preview_path("crop"),
-                          photo if not photo.isNull() else None)
+                          photo if not photo.isNull() else None, self.portrait_panel.crop_preview())
         self.window.export_action.setEnabled(True)
         seconds = time.monotonic() - self.generation_started
         self._say(f"Generated {result.num_frames} frames ({result.duration_s:.1f} s of video) in {seconds:.1f} s")

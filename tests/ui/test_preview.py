@@ -86,3 +86,38 @@ def test_loop_setting(player, clips):
     assert player.player.loops() == QMediaPlayer.Loops.Infinite
     player.loop_box.setChecked(False)
     assert player.player.loops() == 1
+
+
+def test_switching_views_keeps_the_playhead(player, qtbot, clips):
+    full, crop = clips
+    player.load(full, crop)
+    qtbot.waitUntil(lambda: player.player.duration() > 900, timeout=5000)
+    player.step(12)
+    qtbot.waitUntil(lambda: player.player.position() >= 400, timeout=5000)
+    before = player.player.position()
+    player.crop_button.click()
+    qtbot.waitUntil(lambda: player.video_view.image.width() == 64, timeout=5000)
+    qtbot.wait(300)
+    assert abs(player.player.position() - before) <= 40, "Face crop must open where Full photo was"
+    player.full_button.click()
+    qtbot.waitUntil(lambda: player.video_view.image.width() == 96, timeout=5000)
+    qtbot.wait(300)
+    assert abs(player.player.position() - before) <= 40
+    assert player.slider.value() == player.player.position()
+
+
+def test_side_by_side_compares_like_with_like(player, qtbot, clips):
+    full, crop = clips
+    photo = QImage(120, 90, QImage.Format.Format_RGB888)
+    photo.fill(0x336699)
+    face = QImage(64, 64, QImage.Format.Format_RGB888)
+    face.fill(0x993366)
+    player.load(full, crop, photo, face)
+    player.side_by_side_box.setChecked(True)
+    assert player.original_view.isVisible() and player.original_view.image.size() == photo.size()
+    player.crop_button.click()
+    assert player.original_view.image.size() == face.size(), "Face crop is compared with the portrait's crop"
+    player.full_button.click()
+    assert player.original_view.image.size() == photo.size()
+    player.clear()
+    assert player.original_view.image.isNull()
