@@ -143,6 +143,13 @@ class PreviewPlayer(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(views, 1)
         layout.addLayout(transport)
+        self.notice = QLabel()
+        self.notice.setObjectName("staleNotice")
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet("QLabel#staleNotice { background: #8a6d00; color: white; padding: 4px 8px;"
+                                  " border-radius: 4px; }")
+        self.notice.setVisible(False)
+        layout.insertWidget(0, self.notice)
 
         for key, slot in (("Space", self.toggle_play), (",", lambda: self.step(-1)), (".", lambda: self.step(1))):
             shortcut = QShortcut(QKeySequence(key), self)
@@ -170,6 +177,7 @@ class PreviewPlayer(QWidget):
         self.player.setSource(QUrl())
         self.sources = {}
         self.originals = {}
+        self.set_notice("")
         self.video_view.set_image(QImage())
         self.original_view.set_image(QImage())
         self._update_enabled()
@@ -189,6 +197,11 @@ class PreviewPlayer(QWidget):
             if playing:
                 self.player.play()
         self.viewChanged.emit(name)
+
+    def set_notice(self, text: str) -> None:
+        """A line above the clip saying it no longer matches what the window shows ('' hides it)."""
+        self.notice.setText(text)
+        self.notice.setVisible(bool(text))
 
     def _show_original(self) -> None:
         self.original_view.set_image(self.originals.get(self.view, QImage()))

@@ -56,6 +56,14 @@ def video_availability(store: ModelStore) -> dict[int, tuple[bool, str]]:
     return result
 
 
+def _inputs_of(job: Job) -> tuple[Any, ...]:
+    return job.portrait, job.face_index, job.audio, job.trim_start, job.trim_end, job.framing
+
+
+def _settings_of(job: Job) -> tuple[Any, ...]:
+    return job.resolution, job.motion, job.steps, job.guidance_scale, job.preset
+
+
 def _is_escape(event: QEvent) -> bool:
     return (event.type() in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress)
             and isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Escape
@@ -271,10 +279,30 @@ class Studio(QObject):
         """Portrait, face, speech or trim changed: edited curves no longer fit; remember the setup."""
         self.motion_override = None
         self._schedule_autosave()
+        self._mark_staleness()
+
+    def _mark_staleness(self) -> None:
+        """Say when the clip on screen was made from other inputs or settings than the window shows.
+        A clip of another portrait, face, speech or trim cannot be exported as if it were this one."""
+        if self.result is None:
+            self.preview.set_notice("")
+            return
+        made, now = self.result.job, self.current_job()
+        inputs_differ = now is None or _inputs_of(made) != _inputs_of(now)
+        settings_differ = not inputs_differ and now is not None and _settings_of(made) != _settings_of(now)
+        if inputs_differ:
+            text = "This clip was made from another portrait, face, speech or trim — Generate to update it."
+        elif settings_differ:
+            text = "This clip was made with earlier settings — Generate to see the new ones."
+        else:
+            text = ""
+        self.preview.set_notice(text)
+        self.window.export_action.setEnabled(not inputs_differ)
 
     def _controls_changed(self) -> None:
         self.analysis_resolution = self.controls.resolution()
         self._schedule_autosave()
+        self._mark_staleness()
         if self.motion_override is None and self.result is not None:
             self.window.statusBar().showMessage("Settings changed — Generate to see them", 3000)
 
@@ -387,6 +415,7 @@ class Studio(QObject):
         self.preview.load(result.preview_path("full"), result.preview_path("crop"),
                           photo if not photo.isNull() else None, self.portrait_panel.crop_preview())
         self.window.export_action.setEnabled(True)
+        self._mark_staleness()  # settings moved while it ran: the clip shows the values it started with
         seconds = time.monotonic() - self.generation_started
         self._say(f"Generated {result.num_frames} frames ({result.duration_s:.1f} s of video) in {seconds:.1f} s")
         for warning in result.warnings:

@@ -194,3 +194,25 @@ def test_esc_cancels_generation_from_the_voice_panel(studio, qtbot, speech_2s):
         assert focus.hasFocus()
         qtbot.keyClick(focus, Qt.Key.Key_Escape)
     assert studio.result is None
+
+
+def test_a_clip_that_no_longer_matches_the_window_is_marked(studio, qtbot, speech_2s):
+    load_inputs(studio, qtbot, speech_2s)
+    studio.controls.load_from(studio.current_job().with_changes(steps=3))
+    with qtbot.waitSignal(studio.generationFinished, timeout=180_000):
+        studio.generate()
+        qtbot.waitUntil(lambda: studio.stage_label.text() != "", timeout=60_000)
+        studio.controls.head_motion_slider.slider.setValue(10)  # moved while it runs
+    notice = studio.preview.notice
+    assert notice.isVisible() and "earlier settings" in notice.text()
+    assert studio.window.export_action.isEnabled(), "a clip of the same inputs can still be exported"
+
+    studio.controls.head_motion_slider.slider.setValue(100)  # back to the value the clip was made with
+    assert not notice.isVisible()
+
+    studio.open_portrait(str(sample_portrait("real_male1.jpeg")))
+    qtbot.waitUntil(lambda: studio.portrait_panel.path is not None
+                    and studio.portrait_panel.path.name == "real_male1.jpeg"
+                    and studio.portrait_panel.analysis is not None, timeout=60_000)
+    assert notice.isVisible() and "another portrait" in notice.text()
+    assert not studio.window.export_action.isEnabled()
