@@ -277,6 +277,7 @@ class AudioPanel(QWidget):
         self.speech: SpeechInput | None = None
         self.loading_path: Path | None = None
         self._pending: Path | None = None
+        self._pending_trim: tuple[Path, float, float | None] | None = None  # selection for the file being read
         self._emitted_trim: tuple[float, float | None] | None = None
         self._trim_start, self._trim_end = 0.0, 0.0  # exact; the spin boxes show them to the millisecond
         self.setAcceptDrops(True)
@@ -493,7 +494,8 @@ class AudioPanel(QWidget):
         self.end_spin.setRange(0.0, audio.duration_s)
         self.start_spin.blockSignals(False)
         self.end_spin.blockSignals(False)
-        self.set_trim(0.0, None)
+        wanted, self._pending_trim = self._pending_trim, None
+        self.set_trim(*(wanted[1:] if wanted is not None and wanted[0] == path else (0.0, None)))
         self.set_playhead(0.0)
         self._update_controls()
         self.audioReady.emit((path, speech))
@@ -501,7 +503,7 @@ class AudioPanel(QWidget):
     def _load_failed(self, message: str, details: str) -> None:
         if self._superseded():
             return
-        self.loading_path = None
+        self.loading_path = self._pending_trim = None
         self._show_message(message, QPalette.ColorRole.BrightText)
         self._update_controls()
         self.audioFailed.emit(message)
@@ -510,7 +512,7 @@ class AudioPanel(QWidget):
         if self._superseded():
             return
         name = self.loading_path.name if self.loading_path is not None else "the file"
-        self.loading_path = None
+        self.loading_path = self._pending_trim = None
         kept = f"; {self.path.name} is still in use" if self.path is not None else ""
         self._show_message(f"Reading {name} was cancelled{kept}.")
         self._update_controls()
@@ -554,6 +556,12 @@ class AudioPanel(QWidget):
 
     def set_trim(self, start_s: float, end_s: float | None = None) -> None:
         """Select ``[start_s, end_s]`` (None = to the end), clamped to the clip and at least one video frame."""
+        loading = self._pending or self.loading_path
+        if loading is not None:
+            # A file is still being read (an opened project, a restored session): its selection is
+            # applied when it arrives instead of being replaced by the whole clip.
+            self._pending_trim = (Path(loading), float(start_s), None if end_s is None else float(end_s))
+            return
         if self.speech is None:
             return
         duration = self.duration_s

@@ -216,3 +216,16 @@ def test_a_clip_that_no_longer_matches_the_window_is_marked(studio, qtbot, speec
                     and studio.portrait_panel.analysis is not None, timeout=60_000)
     assert notice.isVisible() and "another portrait" in notice.text()
     assert not studio.window.export_action.isEnabled()
+
+
+def test_a_restored_session_keeps_its_trim(studio, qtbot, speech_2s):
+    Job(portrait=str(sample_portrait("real_female_1.jpeg")), audio=str(speech_2s), trim_start=0.5,
+        trim_end=1.5).save(studio.autosave_path)
+    assert studio.restore_autosave()
+    qtbot.waitUntil(lambda: studio.current_job() is not None, timeout=60_000)
+    assert studio.audio_panel.trim() == pytest.approx((0.5, 1.5))
+    job = studio.current_job()
+    assert (job.trim_start, job.trim_end) == pytest.approx((0.5, 1.5))
+    studio.autosave()
+    saved = Job.load(studio.autosave_path)
+    assert (saved.trim_start, saved.trim_end) == pytest.approx((0.5, 1.5)), "the restored trim must survive"
