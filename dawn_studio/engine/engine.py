@@ -318,7 +318,9 @@ class Engine:
             total = 2 * result.num_frames
 
             def progress(offset: int) -> StepCallback:
-                return lambda done, _total: tracker.update("compose", offset + done, total)
+                clip = "face crop" if offset == 0 else "full photo"
+                return lambda done, frames: tracker.update("compose", offset + done, total,
+                                                           detail=f"{clip}, frame {done}/{frames}")
 
             settings = ExportSettings(quality=20, preset="veryfast")
             export_video(result.frames, result.num_frames, folder / "crop.mp4", audio=result.track,

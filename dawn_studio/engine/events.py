@@ -29,6 +29,7 @@ class ProgressEvent:
     fraction: float
     eta_seconds: float | None
     cached: bool = False
+    detail: str = ""  # what the steps count, in words (e.g. "face crop, frame 34/100"); replaces "step i/n"
 
     @property
     def label(self) -> str:
@@ -36,7 +37,9 @@ class ProgressEvent:
 
     def describe(self) -> str:
         text = self.label + (" (cached)" if self.cached else "")
-        if self.total > 1:
+        if self.detail:
+            text += f" — {self.detail}"
+        elif self.total > 1:
             text += f" — step {self.step}/{self.total}"
         if self.eta_seconds is not None:
             text += f" — about {format_duration(self.eta_seconds)} left"
@@ -66,22 +69,46 @@ class ProgressTracker:
         self.clock = clock
         self.started = clock()
         self.events: list[ProgressEvent] = []
+        self._diffusion_marks: list[tuple[float, int]] = []  # (time, step) of the denoiser's steps
+        self._last_eta: tuple[float, float] | None = None  # (time, seconds left) last reported
 
     def _base(self, stage: str) -> float:
         return sum(self.weights[s] for s in self.order[: self.order.index(stage)])
 
-    def update(self, stage: str, step: int, total: int, cached: bool = False) -> ProgressEvent:
+    def update(self, stage: str, step: int, total: int, cached: bool = False, detail: str = "") -> ProgressEvent:
         if stage not in self.weights:
             raise KeyError(f"stage {stage!r} was not announced")
         inner = min(1.0, step / total) if total > 0 else 1.0
         fraction = min(1.0, self._base(stage) + self.weights[stage] * inner)
-        elapsed = self.clock() - self.started
-        eta = elapsed * (1 - fraction) / fraction if fraction > 0.02 and elapsed > 0.5 else None
-        event = ProgressEvent(stage, step, total, fraction, eta, cached)
+        now = self.clock()
+        eta = self._estimate(stage, step, total, fraction, now)
+        self._last_eta = None if eta is None else (now, eta)
+        event = ProgressEvent(stage, step, total, fraction, eta, cached, detail)
         self.events.append(event)
         if self.sink is not None:
             self.sink(event)
         return event
+
+    def _estimate(self, stage: str, step: int, total: int, fraction: float, now: float) -> float | None:
+        """Seconds left, steady: from measured denoiser step times once two steps are known (the
+        denoiser is most of a run), never from the fixed stage weights alone before that."""
+        if stage == "diffusion" and not (self._diffusion_marks and self._diffusion_marks[-1][1] == step):
+            self._diffusion_marks.append((now, step))
+        if "diffusion" in self.weights and len(self._diffusion_marks) < 2:
+            return None
+        if stage == "diffusion":
+            (t0, s0), (t1, s1) = self._diffusion_marks[0], self._diffusion_marks[-1]
+            per_step = (t1 - t0) / max(1, s1 - s0)
+            after = sum(self.weights[s] for s in self.order[self.order.index("diffusion") + 1:])
+            return (total - step) * per_step + per_step * total * after / self.weights["diffusion"]
+        elapsed = now - self.started
+        if fraction <= 0.02 or elapsed <= 0.5:
+            return None
+        measured = elapsed * (1 - fraction) / fraction
+        if self._last_eta is None:
+            return measured
+        then, left = self._last_eta
+        return max(0.0, 0.5 * (left - (now - then)) + 0.5 * measured)  # no jumps between reports
 
     def step_callback(self, stage: str) -> Callable[[int, int], None]:
         """A ``progress(done, total)`` callback for one stage's function."""

@@ -27,6 +27,38 @@ def test_progress_fraction_is_monotonic_and_ends_at_one():
         tracker.update("export", 1, 1)
 
 
+def test_time_left_is_steady_and_only_shown_once_measured():
+    now = [0.0]
+    events = []
+    tracker = ProgressTracker(["load", "speech", "diffusion", "render", "compose"], events.append,
+                              clock=lambda: now[0])
+    now[0] = 4.0
+    tracker.update("load", 1, 1)
+    tracker.update("speech", 1, 1)
+    assert events[-1].eta_seconds is None, "no estimate from fixed stage weights alone"
+    step_time = 2.0
+    for step in range(0, 21):
+        now[0] = 5.0 + step * step_time
+        tracker.update("diffusion", step, 20)
+    diffusion = [e for e in events if e.stage == "diffusion"]
+    assert diffusion[0].eta_seconds is None and diffusion[1].eta_seconds is not None
+    etas = [e.eta_seconds for e in diffusion[1:]]
+    drops = [a - b for a, b in zip(etas, etas[1:], strict=False)]
+    assert all(d == pytest.approx(step_time) for d in drops), "with steady steps it counts down by one step"
+    for done in range(1, 11):
+        now[0] += 0.5
+        tracker.update("render", done, 10)
+    render = [e.eta_seconds for e in events if e.stage == "render"]
+    jumps = [abs(b - a) for a, b in zip([etas[-1]] + render, render, strict=False)]
+    assert max(jumps) < 10, f"the estimate jumped by {max(jumps):.1f} s"
+
+
+def test_preview_writing_counts_frames_of_each_clip():
+    tracker = ProgressTracker(["compose"], None)
+    event = tracker.update("compose", 134, 200, detail="full photo, frame 34/100")
+    assert event.describe() == "Writing the preview — full photo, frame 34/100"
+
+
 def test_durations_read_naturally():
     assert format_duration(42.4) == "42 s"
     assert format_duration(125) == "2 min 05 s"
