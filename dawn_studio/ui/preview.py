@@ -111,6 +111,7 @@ class PreviewPlayer(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setToolTip("Drag to move through the clip")
         self.slider.sliderMoved.connect(self.player.setPosition)
+        self.slider.setMinimumWidth(160)  # a scrub bar, never a dot, however narrow the window
         self.time_label = QLabel(format_time(0) + " / " + format_time(0))
         self.loop_box = QCheckBox("Loop")
         self.loop_box.setToolTip("Play the clip over and over")
@@ -130,11 +131,14 @@ class PreviewPlayer(QWidget):
             self.view_group.addButton(button)
         self.full_button.setChecked(True)
 
+        # The scrub bar has a row of its own; the buttons and options sit below it.
+        scrub = QHBoxLayout()
+        scrub.addWidget(self.slider, 1)
+        scrub.addWidget(self.time_label)
         transport = QHBoxLayout()
         for widget in (self.back_button, self.play_button, self.forward_button):
             transport.addWidget(widget)
-        transport.addWidget(self.slider, 1)
-        transport.addWidget(self.time_label)
+        transport.addStretch(1)
         transport.addWidget(self.loop_box)
         transport.addWidget(self.side_by_side_box)
         transport.addWidget(self.full_button)
@@ -142,6 +146,7 @@ class PreviewPlayer(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(views, 1)
+        layout.addLayout(scrub)
         layout.addLayout(transport)
         self.notice = QLabel()
         self.notice.setObjectName("staleNotice")
@@ -245,7 +250,10 @@ class PreviewPlayer(QWidget):
     def _position_changed(self, position: int) -> None:
         if not self.slider.isSliderDown():
             self.slider.setValue(position)
-        self.time_label.setText(f"{format_time(position)} / {format_time(self.player.duration())}")
+        duration = self.player.duration()
+        frames = round(duration / FRAME_MS)
+        frame = min(frames, int(position // FRAME_MS) + 1) if frames else 0
+        self.time_label.setText(f"{format_time(position)} / {format_time(duration)} · frame {frame}/{frames}")
 
     def _duration_changed(self, duration: int) -> None:
         self.slider.setRange(0, max(0, duration))

@@ -121,3 +121,14 @@ def test_side_by_side_compares_like_with_like(player, qtbot, clips):
     assert player.original_view.image.size() == photo.size()
     player.clear()
     assert player.original_view.image.isNull()
+
+
+def test_scrub_bar_is_usable_at_a_narrow_width_and_shows_the_frame(player, qtbot, clips):
+    full, crop = clips
+    player.load(full, crop)
+    player.resize(520, 360)  # the preview's share of a 1024-px window
+    qtbot.waitUntil(lambda: player.player.duration() > 900, timeout=5000)
+    assert player.slider.isVisible() and player.slider.width() >= 160
+    assert "frame 1/25" in player.time_label.text()
+    player.step(1)
+    qtbot.waitUntil(lambda: "frame 2/25" in player.time_label.text(), timeout=5000)
