@@ -39,6 +39,27 @@ _LIGHT = {
 }
 
 
+def _state_rules(used: Theme) -> str:
+    """Checked toggles and check/radio indicators drawn in the theme's colours: Fusion derives their
+    outlines from the window colour, which leaves them nearly invisible on a dark window."""
+    colours = _DARK if used is Theme.DARK else _LIGHT
+    accent = colours[QPalette.ColorRole.Highlight]
+    accent_text = colours[QPalette.ColorRole.HighlightedText]
+    base = colours[QPalette.ColorRole.Base]
+    outline = "#9a9da5" if used is Theme.DARK else "#6d6d75"
+    faint = "#4a4d55" if used is Theme.DARK else "#c4c4cb"
+    return f"""
+QPushButton:checked {{ background: {accent}; color: {accent_text}; border: 1px solid {accent};
+    border-radius: 3px; padding: 4px 10px; }}
+QCheckBox::indicator, QRadioButton::indicator {{ width: 13px; height: 13px; background: {base};
+    border: 1px solid {outline}; }}
+QCheckBox::indicator {{ border-radius: 3px; }}
+QRadioButton::indicator {{ border-radius: 7px; }}
+QCheckBox::indicator:checked, QRadioButton::indicator:checked {{ background: {accent}; border-color: {accent}; }}
+QCheckBox::indicator:disabled, QRadioButton::indicator:disabled {{ border-color: {faint}; }}
+"""
+
+
 def system_prefers_dark() -> bool:
     hints = QGuiApplication.styleHints()
     return hints.colorScheme() == Qt.ColorScheme.Dark
@@ -64,8 +85,9 @@ def apply_theme(app: QApplication, choice: Theme) -> Theme:
         palette.setColor(QPalette.ColorGroup.Disabled, role, disabled)
     app.setPalette(palette)
     try:
-        app.setStyleSheet(resource_path("styles", "common.qss").read_text(encoding="utf-8"))
+        common = resource_path("styles", "common.qss").read_text(encoding="utf-8")
     except FileNotFoundError:
-        app.setStyleSheet("")
+        common = ""
+    app.setStyleSheet(common + _state_rules(used))
     app.setProperty("dawnTheme", used.value)
     return used
