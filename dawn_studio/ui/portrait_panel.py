@@ -421,6 +421,9 @@ class PortraitPanel(QWidget):
         self.face_combo = QComboBox()
         self.face_combo.setToolTip("Which face to animate (or click it in the photo, or use the arrow keys)")
         self.face_combo.setAccessibleName("Face")
+        # Sized for its longest text, not for the empty list it starts with ("Face 1 of" was cut off).
+        self.face_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.face_combo.setMinimumContentsLength(len("Face 10 of 10"))
         self.face_combo.setEnabled(False)
         self.face_combo.currentIndexChanged.connect(self._combo_changed)
 

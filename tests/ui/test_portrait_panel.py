@@ -157,6 +157,8 @@ def test_click_keys_and_combo_choose_among_faces(qtbot, panel, two_faces):
     first_crop = panel.crop_rect()
     first_thumbnail = panel.crop_preview()
     assert panel.face_combo.isEnabled() and panel.face_combo.currentText() == "Face 1 of 2"
+    text_width = panel.face_combo.fontMetrics().horizontalAdvance("Face 1 of 2")
+    assert panel.face_combo.width() > text_width + 20, "the face picker's text must not be cut off"
 
     with qtbot.waitSignal(panel.faceChosen) as blocker:
         qtbot.mouseClick(panel.view, Qt.MouseButton.LeftButton, pos=rects[1].center().toPoint())
