@@ -386,8 +386,10 @@ def memory_cap(device: ComputeDevice, cap_gib: float | None) -> Iterator[int | N
 
 
 def _is_out_of_memory(exc: BaseException) -> bool:
+    """Torch reports a failed CPU allocation in several ways, depending on where it fails: its
+    allocator's message, or C++'s ``std::bad_alloc`` from inside an operator."""
     return isinstance(exc, MemoryError | torch.OutOfMemoryError) or (
-        isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc))
+        isinstance(exc, RuntimeError) and any(sign in str(exc) for sign in ("can't allocate memory", "bad_alloc")))
 
 
 def run_benchmark(settings: BenchSettings, log: Callable[[str], None] = lambda _line: None) -> BenchReport:

@@ -196,3 +196,12 @@ def test_running_out_of_memory_under_the_cap_is_a_clear_error():
     assert done.returncode == 1
     assert "ran out of memory within the 0.3 GiB memory cap" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("error", [MemoryError(), RuntimeError("std::bad_alloc"),
+                                   RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to ...")])
+def test_every_way_torch_reports_a_failed_allocation_counts_as_out_of_memory(error):
+    from dawn_studio.engine.benchmark import _is_out_of_memory
+
+    assert _is_out_of_memory(error)
+    assert not _is_out_of_memory(RuntimeError("shape mismatch"))
