@@ -81,6 +81,8 @@ class ProgressTracker:
         inner = min(1.0, step / total) if total > 0 else 1.0
         fraction = min(1.0, self._base(stage) + self.weights[stage] * inner)
         now = self.clock()
+        if stage == "diffusion" and not (self._diffusion_marks and self._diffusion_marks[-1][1] == step):
+            self._diffusion_marks.append((now, step))
         eta = self._estimate(stage, step, total, fraction, now)
         self._last_eta = None if eta is None else (now, eta)
         event = ProgressEvent(stage, step, total, fraction, eta, cached, detail)
@@ -92,8 +94,6 @@ class ProgressTracker:
     def _estimate(self, stage: str, step: int, total: int, fraction: float, now: float) -> float | None:
         """Seconds left, steady: from measured denoiser step times once two steps are known (the
         denoiser is most of a run), never from the fixed stage weights alone before that."""
-        if stage == "diffusion" and not (self._diffusion_marks and self._diffusion_marks[-1][1] == step):
-            self._diffusion_marks.append((now, step))
         if "diffusion" in self.weights and len(self._diffusion_marks) < 2:
             return None
         if stage == "diffusion":

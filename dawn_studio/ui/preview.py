@@ -150,9 +150,7 @@ class PreviewPlayer(QWidget):
         layout.addLayout(transport)
         self.notice = QLabel()
         self.notice.setObjectName("staleNotice")
-        self.notice.setWordWrap(True)
-        self.notice.setStyleSheet("QLabel#staleNotice { background: #8a6d00; color: white; padding: 4px 8px;"
-                                  " border-radius: 4px; }")
+        self.notice.setWordWrap(True)  # styled in common.qss
         self.notice.setVisible(False)
         layout.insertWidget(0, self.notice)
 

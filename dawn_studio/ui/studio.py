@@ -80,10 +80,6 @@ class Studio(QObject):
                  autosave_path: Path | None = None, show_first_run: bool = True) -> None:
         super().__init__(window)
         self.window = window
-        window.installEventFilter(self)
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self)  # Esc reaches cancel before any panel's shortcut
         self._store_factory = (lambda: store) if store is not None else ModelStore.locate
         self.store = self._store_factory()
         self.engine = Engine(self.store.root)
@@ -120,6 +116,10 @@ class Studio(QObject):
         self._build_actions()
         self._build_progress()
         self._connect()
+        window.installEventFilter(self)  # closing while work runs
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)  # Esc reaches cancel before any panel's shortcut
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setSingleShot(True)
         self.autosave_timer.setInterval(AUTOSAVE_DELAY_MS)
@@ -303,8 +303,6 @@ class Studio(QObject):
         self.analysis_resolution = self.controls.resolution()
         self._schedule_autosave()
         self._mark_staleness()
-        if self.motion_override is None and self.result is not None:
-            self.window.statusBar().showMessage("Settings changed — Generate to see them", 3000)
 
     def _curve_edited(self, kind: str, values: Any) -> None:
         base = self.motion_override or self.motion_view.sequences()
@@ -434,12 +432,10 @@ class Studio(QObject):
         self._say("Cancelled — nothing was kept")
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
-        """Closing while generating or exporting cancels first and closes when the work has stopped,
-        so no worker thread is torn down mid-step (a denoiser step can take many seconds)."""
-        runner = getattr(self, "runner", None)  # events arrive while the window is still being built
-        if runner is None:
-            return False
-        if runner.busy and _is_escape(event):
+        """Esc cancels a generation wherever the focus is. Closing while generating or exporting
+        cancels first and closes when the work has stopped, so no worker thread is torn down mid-step
+        (a denoiser step can take many seconds)."""
+        if self.runner.busy and _is_escape(event):
             # Esc cancels generation wherever the focus is; panels' own Esc (stop playback) waits.
             event.accept()
             if event.type() == QEvent.Type.KeyPress:

@@ -46,8 +46,8 @@ def _state_rules(used: Theme) -> str:
     accent = colours[QPalette.ColorRole.Highlight]
     accent_text = colours[QPalette.ColorRole.HighlightedText]
     base = colours[QPalette.ColorRole.Base]
-    outline = "#9a9da5" if used is Theme.DARK else "#6d6d75"
-    faint = "#4a4d55" if used is Theme.DARK else "#c4c4cb"
+    outline = colours[QPalette.ColorRole.PlaceholderText]
+    faint = colours[QPalette.ColorRole.Mid]
     return f"""
 QPushButton:checked {{ background: {accent}; color: {accent_text}; border: 1px solid {accent};
     border-radius: 3px; padding: 4px 10px; }}

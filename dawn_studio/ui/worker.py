@@ -39,14 +39,12 @@ class _TaskThread(QThread):
             result = self.task(self.progressed.emit, self.cancel)
         except Cancelled:
             self.was_cancelled.emit()
-        except Exception as exc:  # every failure reaches the UI as a readable message
+        except BaseException as exc:  # noqa: B036  every failure, SystemExit included, reaches the UI as a message
             details = traceback.format_exc()
             log.error("background task failed:\n%s", details)
-            self.failed.emit(str(exc) or type(exc).__name__, details)
-        except BaseException as exc:  # noqa: B036  (SystemExit, KeyboardInterrupt: the runner must not stay busy)
-            details = traceback.format_exc()
-            log.error("background task stopped:\n%s", details)
-            self.failed.emit(f"The task stopped unexpectedly ({type(exc).__name__})", details)
+            message = (str(exc) or type(exc).__name__ if isinstance(exc, Exception)
+                       else f"The task stopped unexpectedly ({type(exc).__name__})")
+            self.failed.emit(message, details)
         else:
             if self.cancel.cancelled:
                 self.was_cancelled.emit()
