@@ -32,14 +32,15 @@ def _reexec_under_xvfb() -> int:
     if xvfb_run is None:
         print("No DISPLAY and no xvfb-run: install it with  sudo apt-get install xvfb xauth", file=sys.stderr)
         return 3
-    command = [xvfb_run, "-a", "-s", "-screen 0 1440x900x24", sys.executable, *sys.argv]
+    command = [xvfb_run, "-a", "-s", "-screen 0 1920x1080x24", sys.executable, *sys.argv]
     return subprocess.call(command)
 
 
 class Shooter:
     """Drives the real window through the states and grabs the X server's pixels."""
 
-    def __init__(self, out: Path, scratch: Path, models: Path | None, portrait: Path, audio: Path) -> None:
+    def __init__(self, out: Path, scratch: Path, models: Path | None, portrait: Path, audio: Path,
+                 theme: str = "dark", size: tuple[int, int] = (1280, 800)) -> None:
         from PySide6.QtCore import QSettings
 
         from dawn_studio.modelstore import ModelStore
@@ -50,9 +51,9 @@ class Shooter:
         self.out, self.portrait, self.audio = out, portrait, audio
         self.app = create_application(["dawn-studio"])
         settings = AppSettings(QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat))
-        settings.set_theme(Theme.DARK)
+        settings.set_theme(Theme(theme))
         self.window = create_main_window(self.app, settings)
-        self.window.resize(1280, 800)
+        self.window.resize(*size)
         self.window.move(0, 0)
         self.studio = None
         if models is not None:
@@ -164,6 +165,8 @@ def main() -> int:
     parser.add_argument("--models", type=Path, help="model folder (default: a tiny set from ../shared)")
     parser.add_argument("--portrait", type=Path, default=SHARED / "samples" / "real_female_1.jpeg")
     parser.add_argument("--audio", type=Path, default=SHARED / "samples" / "WRA_MarcoRubio_000.wav")
+    parser.add_argument("--theme", choices=("dark", "light"), default="dark")
+    parser.add_argument("--size", default="1280x800", help="window size WIDTHxHEIGHT, e.g. 1366x768")
     parser.add_argument("states", nargs="*", default=list(STATES), help=f"which: {', '.join(STATES)}")
     args = parser.parse_args()
     unknown = [s for s in args.states if s not in STATES]
@@ -191,7 +194,8 @@ def main() -> int:
         args.audio = scratch / "speech_4s.wav"
         soundfile.write(args.audio, samples[: 4 * rate], rate)
     args.out.mkdir(parents=True, exist_ok=True)
-    shooter = Shooter(args.out, scratch, models, args.portrait, args.audio)
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    shooter = Shooter(args.out, scratch, models, args.portrait, args.audio, args.theme, (width, height))
     try:
         for state in args.states:
             shooter.shoot(state)
