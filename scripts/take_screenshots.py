@@ -48,7 +48,7 @@ class Shooter:
         from dawn_studio.ui.settings import AppSettings
         from dawn_studio.ui.theme import Theme
 
-        self.out, self.portrait, self.audio = out, portrait, audio
+        self.out, self.scratch, self.portrait, self.audio = out, scratch, portrait, audio
         self.app = create_application(["dawn-studio"])
         settings = AppSettings(QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat))
         settings.set_theme(Theme(theme))
@@ -145,7 +145,9 @@ class Shooter:
         from dawn_studio.modelstore import ModelStore
         from dawn_studio.ui.model_manager import ModelManagerDialog
 
-        empty = ModelStore(Path(tempfile.mkdtemp(prefix="dawn-empty-store-")))
+        folder = self.scratch / "empty-store"
+        folder.mkdir(exist_ok=True)
+        empty = ModelStore(folder)
         dialog = ModelManagerDialog(lambda: empty, self.window)
         dialog.resize(900, 640)
         dialog.show()
@@ -175,8 +177,15 @@ def main() -> int:
     if not os.environ.get("DISPLAY"):
         return _reexec_under_xvfb()
     os.environ["QT_QPA_PLATFORM"] = "xcb"
-    # Screenshots must not depend on (or change) the person's own settings.
+    # Screenshots must not depend on (or change) the person's own settings; nothing is left behind.
     scratch = Path(tempfile.mkdtemp(prefix="dawn-shots-"))
+    try:
+        return _shoot(args, parser, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _shoot(args: argparse.Namespace, parser: argparse.ArgumentParser, scratch: Path) -> int:
     for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
         os.environ[var] = str(scratch / var.lower())
     models = args.models

@@ -14,8 +14,11 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run not installed (apt-get install xvfb)")
 def test_screenshot_of_main_window_under_xvfb(tmp_path):
     env = {k: v for k, v in __import__("os").environ.items() if k not in ("DISPLAY", "QT_QPA_PLATFORM")}
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    env["TMPDIR"] = str(temp)
     result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "take_screenshots.py"), "--out", str(tmp_path), "main"],
+        [sys.executable, str(ROOT / "scripts" / "take_screenshots.py"), "--out", str(tmp_path), "main", "models"],
         env=env, capture_output=True, text=True, timeout=180,
     )
     assert result.returncode == 0, result.stderr
@@ -24,3 +27,5 @@ def test_screenshot_of_main_window_under_xvfb(tmp_path):
     assert (image.width(), image.height()) == (1280, 800)
     colours = {image.pixel(x, y) for x in range(0, 1280, 37) for y in range(0, 800, 29)}
     assert len(colours) > 5, "the screenshot is blank"
+    assert not QImage(str(tmp_path / "model-manager.png")).isNull()
+    assert [p.name for p in temp.iterdir() if p.name.startswith("dawn-")] == [], "the script left files behind"
