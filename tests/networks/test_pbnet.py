@@ -426,4 +426,5 @@ def test_cuda_matches_cpu_with_the_same_seed() -> None:
         initial.cuda(), audio.cuda(), generator=torch.Generator().manual_seed(11)
     )
     assert on_gpu.device.type == "cuda"
-    torch.testing.assert_close(on_gpu.cpu(), on_cpu, rtol=1e-4, atol=1e-4)
+    # GPU kernels sum in another order: on an H200 (2026-12-04) 22 of 1800 values differed by up to 6.4e-4.
+    torch.testing.assert_close(on_gpu.cpu(), on_cpu, rtol=1e-3, atol=1e-3)
