@@ -6,6 +6,7 @@ import logging
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from types import TracebackType
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -28,6 +29,21 @@ def error_box(parent: QWidget | None, title: str, message: str, details: str = "
     if details:
         box.setDetailedText(details)
     box.setStandardButtons(QMessageBox.StandardButton.Ok)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    return box
+
+
+def models_missing_box(parent: QWidget | None, message: str, open_manager: Callable[[], object]) -> QMessageBox:
+    """Models are missing: say which, with a button straight to the model manager (no log, no details:
+    nothing went wrong, something is not installed yet)."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Information)
+    box.setWindowTitle("Models missing")
+    box.setText(message)
+    manage = box.addButton("Open Model Manager…", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Close)
+    box.setDefaultButton(manage)
+    manage.clicked.connect(lambda: open_manager())
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     return box
 

@@ -29,7 +29,7 @@ from ..stages.motion import MotionError, MotionSequences, PortraitState, with_cu
 from ..stages.portrait import Portrait, PortraitAnalysis, PortraitError
 from .audio_panel import AudioPanel
 from .controls_panel import ControlsPanel
-from .errors import error_box
+from .errors import error_box, models_missing_box
 from .export_dialog import ExportDialog
 from .main_window import MainWindow
 from .model_manager import ModelManagerDialog, first_run_dialog
@@ -211,12 +211,9 @@ class Studio(QObject):
         w.exportRequested.connect(self.export)
         self.portrait_panel.portraitReady.connect(self._portrait_ready)
         self.portrait_panel.portraitFailed.connect(self._portrait_failed)
-        self.portrait_panel.portraitOpened.connect(self._portrait_opened)
         self.portrait_panel.faceChosen.connect(lambda _i: self._inputs_changed())
         self.audio_panel.audioReady.connect(self._audio_ready)
         self.audio_panel.audioFailed.connect(self._audio_failed)
-        # The panel opens files picked inside it (Open…, drop, a finished recording) itself.
-        self.audio_panel.audioChosen.connect(lambda path: self.window.settings.add_recent("audio", path))
         self.audio_panel.trimChanged.connect(self._trim_changed)
         self.controls.changed.connect(self._controls_changed)
         self.motion_view.curveEdited.connect(self._curve_edited)
@@ -233,7 +230,7 @@ class Studio(QObject):
 
     # ---- inputs -------------------------------------------------------------------------
     def _analyse(self, path: Path, cancel: CancelToken) -> tuple[Portrait, PortraitAnalysis]:
-        if not (self.store.root / "3ddfa").is_dir():
+        if self._portrait_models_missing():
             raise PortraitError("Face analysis needs the 3DDFA model files — open Models ▸ Manage Models… "
                                 "to download or import them.")
         # Runs on the panel's worker thread: read plain values, never widgets.
@@ -248,27 +245,39 @@ class Studio(QObject):
         self.audio_path = None
         self.audio_panel.open_audio(path)
 
-    def _portrait_opened(self, path: str) -> None:
-        self.portrait_panel.set_recent(self.window.settings.add_recent("portrait", path))
+    def _portrait_models_missing(self) -> bool:
+        return not (self.store.root / "3ddfa").is_dir()
 
     def _portrait_ready(self, payload: Any) -> None:
+        # Recent holds files that opened fine, however they were opened (drop, menu, panel, project).
+        self.portrait_panel.set_recent(self.window.settings.add_recent("portrait", str(payload[0])))
         self._inputs_changed()
         self.window.statusBar().showMessage(f"Portrait ready: {Path(payload[0]).name}", 4000)
 
     def _portrait_failed(self, message: str) -> None:
-        error_box(self.window, "Cannot use this portrait", message, self.portrait_panel.error_details).open()
+        """The panel shows the problem inline; a dialog only adds something: the way to the model
+        manager, or the details of an unexpected failure (a bug, not the user's photo)."""
+        if self._portrait_models_missing():
+            self.show_models_missing(message)
+        elif self.portrait_panel.error_details:
+            error_box(self.window, "Cannot use this portrait", message, self.portrait_panel.error_details).open()
         self._inputs_changed()
+
+    def show_models_missing(self, message: str) -> None:
+        self.models_missing_box = models_missing_box(self.window, message, self.open_model_manager)
+        self.models_missing_box.open()
 
     def _audio_ready(self, payload: Any) -> None:
         path, _speech = payload
         self.audio_path = str(path)
+        self.window.settings.add_recent("audio", str(path))
         self.trim = self.audio_panel.trim()
         self._inputs_changed()
         self.window.statusBar().showMessage(f"Speech ready: {Path(path).name}", 4000)
 
     def _audio_failed(self, message: str) -> None:
-        self.audio_path = None
-        error_box(self.window, "Cannot use this recording", message).open()
+        # Said inline in the Voice panel, which keeps the speech that worked before (if any).
+        self.audio_path = str(self.audio_panel.path) if self.audio_panel.path is not None else None
         self._inputs_changed()
 
     def _trim_changed(self, start: float, end: Any) -> None:
@@ -344,7 +353,7 @@ class Studio(QObject):
             return
         available, reason = video_availability(self.store).get(job.resolution, (False, ""))
         if not available:
-            error_box(self.window, "Models missing", f"DAWN {job.resolution} cannot run yet: {reason}").open()
+            self.show_models_missing(f"DAWN {job.resolution} cannot run yet: {reason}")
             return
         seed = self.controls.next_seed_if_unlocked()
         if seed != job.motion.seed:

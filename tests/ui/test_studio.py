@@ -5,6 +5,7 @@ import time
 import av
 import numpy as np
 import pytest
+from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -107,14 +108,56 @@ def test_cancel_a_run(studio, qtbot, speech_2s):
     assert "Cancelled" in studio.window.statusBar().currentMessage()
 
 
-def test_bad_portrait_shows_error_dialog(studio, qtbot, tmp_path, monkeypatch):
-    bad = tmp_path / "not_an_image.png"
-    bad.write_text("hello")
+def test_an_expected_input_error_is_said_once_inline_and_keeps_what_worked(studio, qtbot, speech_2s, tmp_path,
+                                                                             monkeypatch):
+    load_inputs(studio, qtbot, speech_2s)
+    good = sample_portrait("real_female_1.jpeg")
+    job = studio.current_job()
     shown = []
     monkeypatch.setattr(QMessageBox, "open", lambda box: shown.append(box.text()))
-    drop(studio.window, bad)
-    qtbot.waitUntil(lambda: bool(shown), timeout=30_000)
-    assert "image" in shown[0].lower() or "read" in shown[0].lower()
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: shown.append(box.text()))
+
+    faceless = tmp_path / "wall.png"
+    Image.new("RGB", (320, 240), (128, 128, 128)).save(faceless)
+    bad = tmp_path / "not_an_image.png"
+    bad.write_text("hello")
+    for path in (faceless, bad):
+        with qtbot.waitSignal(studio.portrait_panel.portraitFailed, timeout=30_000):
+            drop(studio.window, path)
+        message = studio.portrait_panel.message()
+        assert "real_female_1.jpeg is still in use" in message and studio.portrait_panel.message_label.isVisible()
+    assert shown == [], "the inline message says it: no dialog, no talk of the log"
+    assert studio.portrait_panel.path == good and studio.current_job() == job, "the portrait that worked stays"
+    assert studio.window.settings.recent("portrait") == [str(good)], "files that failed are not in Recent"
+
+    studio.open_audio(str(bad))
+    qtbot.waitUntil(lambda: studio.audio_panel.message_label.text() != "", timeout=30_000)
+    qtbot.waitUntil(lambda: studio.audio_path is not None, timeout=5_000)
+    assert studio.current_job() == job and shown == []
+    assert studio.window.settings.recent("audio") == [str(speech_2s)]
+
+
+def test_models_missing_offers_the_model_manager(qtbot, tmp_path, speech_2s):
+    app = create_application()
+    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    window = create_main_window(app, settings)
+    qtbot.addWidget(window)
+    empty = tmp_path / "no-models"
+    empty.mkdir()
+    studio = Studio(window, ModelStore(empty), autosave_path=tmp_path / "autosave.dawn", show_first_run=False)
+    try:
+        window.show()
+        with qtbot.waitSignal(studio.portrait_panel.portraitFailed, timeout=30_000):
+            studio.open_portrait(str(sample_portrait("real_female_1.jpeg")))
+        box = studio.models_missing_box
+        assert box.isVisible() and "3DDFA" in box.text() and "log" not in box.informativeText()
+        button = next(b for b in box.buttons() if b.text() == "Open Model Manager…")
+        button.click()
+        qtbot.waitUntil(lambda: studio._models_dialog.isVisible(), timeout=5_000)
+        assert studio._models_dialog.store.root == empty
+        studio._models_dialog.reject()
+    finally:
+        studio.shutdown()
 
 
 def test_project_round_trip_and_autosave(studio, qtbot, speech_2s, tmp_path, monkeypatch):
