@@ -1,6 +1,7 @@
 """The studio window driven like a creator would: drop files, set controls, generate, preview, export."""
 
 import time
+from pathlib import Path
 
 import av
 import numpy as np
@@ -15,7 +16,7 @@ from dawn_studio.engine.job import Job, OutputSettings
 from dawn_studio.modelstore import ModelStore
 from dawn_studio.stages.export import ExportSettings
 from dawn_studio.ui.app import create_application, create_main_window
-from dawn_studio.ui.export_dialog import ExportRequest
+from dawn_studio.ui.export_dialog import ExportDialog, ExportRequest
 from dawn_studio.ui.settings import AppSettings
 from dawn_studio.ui.studio import Studio
 
@@ -55,7 +56,7 @@ def test_layout_menus_and_empty_state(studio):
     assert "Add a portrait with a face and a speech recording first" in studio.window.statusBar().currentMessage()
 
 
-def test_drop_set_controls_generate_preview_export(studio, qtbot, speech_2s, tmp_path):
+def test_drop_set_controls_generate_preview_export(studio, qtbot, speech_2s, tmp_path, monkeypatch):
     load_inputs(studio, qtbot, speech_2s)
     job = studio.current_job()
     assert job is not None and job.audio == str(speech_2s) and job.resolution == 128
@@ -84,12 +85,44 @@ def test_drop_set_controls_generate_preview_export(studio, qtbot, speech_2s, tmp
     failures = []
     studio.export_runner.failed.connect(lambda m, d: failures.append(d))
     studio.export_runner.cancelled.connect(lambda: failures.append("cancelled"))
+    opened = []
+    studio.exports.notice.opener = opened.append  # what Play / Open Folder hand to the desktop
     with qtbot.waitSignal(studio.export_runner.succeeded, timeout=60_000):
         studio.start_export(ExportRequest(out, ExportSettings(), full_frame=True))
+        assert QApplication.activeModalWidget() is None, "exporting never blocks the window"
     assert not failures, failures
     assert studio.window.settings.recent("export") == [str(out)]
     with av.open(str(out)) as container:
         assert sum(1 for _ in container.decode(video=0)) == 50
+    notice = studio.exports.notice
+    assert notice.isVisible() and "Saved export.mp4" in notice.message.text()
+    notice.play_button.click()
+    notice.folder_button.click()
+    assert [u.toLocalFile() for u in opened] == [str(out), str(tmp_path)]
+
+    # A second and third export queue behind the running one; the queue is shown, then both are written.
+    gif, crop = tmp_path / "export.gif", tmp_path / "crop.mp4"
+    written = []
+    studio.exports.exported.connect(written.append)
+    studio.start_export(ExportRequest(crop, ExportSettings(), full_frame=False))
+    studio.start_export(ExportRequest(gif, ExportSettings(format="gif", gif_max_side=64, gif_frame_step=2),
+                                      full_frame=True))
+    assert studio.exports.status.isVisible() and "Exporting crop.mp4 · 1 waiting" in studio.exports.status.label.text()
+    assert studio.exports.targets() == [crop, gif]
+    qtbot.waitUntil(lambda: not studio.exports.busy, timeout=120_000)
+    assert written == [crop, gif] and not failures
+    assert crop.is_file() and gif.is_file() and not studio.exports.status.isVisible()
+    assert studio.window.settings.recent("export")[:3] == [str(gif), str(crop), str(out)]
+
+    # Export… opens the dialog with what it needs to name, estimate and guard the export.
+    monkeypatch.setattr(ExportDialog, "exec", lambda dialog: ExportDialog.DialogCode.Rejected)
+    studio.window.export_action.trigger()
+    dialog = studio._export_dialog
+    assert dialog.inputs == [sample_portrait("real_female_1.jpeg"), speech_2s]
+    assert dialog.frame_sizes == {True: (450, 450), False: (128, 128)} and dialog.num_frames == 50
+    proposed = Path(dialog.path_edit.text())
+    assert proposed.name.startswith("real_female_1_talking") and proposed.suffix == ".mp4"
+    assert not proposed.exists(), "never an existing name"
 
     previews = studio.result.preview_dir
     assert previews is not None and previews.is_dir()
