@@ -18,13 +18,14 @@ log = logging.getLogger(__name__)
 
 
 def error_box(parent: QWidget | None, title: str, message: str, details: str = "") -> QMessageBox:
-    """A readable error dialog with the technical details folded away."""
+    """A readable error dialog with the technical details folded away. The log is mentioned only when
+    there are details to find there: a file the user chose that cannot be used is said in plain words."""
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Critical)
     box.setWindowTitle(title)
     box.setText(message)
     log_file = current_log_file()
-    if log_file is not None:
+    if details and log_file is not None:
         box.setInformativeText(f"Details were written to the log file:\n{log_file}")
     if details:
         box.setDetailedText(details)
