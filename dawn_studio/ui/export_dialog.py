@@ -79,7 +79,12 @@ class ExportPreferences:
         return value if value in FORMAT_SUFFIX else "mp4"
 
     def folder(self) -> Path | None:
+        """The folder of the last export (before this setting existed: of the newest recent export)."""
         value = self._get("folder", "")
+        if not value:
+            recent = self.store.value("recent/export", [])
+            recent = [recent] if isinstance(recent, str) else list(recent or [])
+            value = str(Path(recent[0]).parent) if recent else ""
         return Path(value) if value and Path(value).is_dir() else None
 
     def quality(self) -> str:

@@ -134,3 +134,11 @@ def test_missing_folder_is_refused(qtbot, tmp_path, monkeypatch):
     dialog.accept()
     assert warnings and "does not exist" in warnings[0]
     assert dialog.result() != dialog.DialogCode.Accepted
+
+
+def test_the_folder_of_the_newest_recent_export_before_any_preference(tmp_path, settings_file):
+    store = QSettings(str(settings_file), QSettings.Format.IniFormat)
+    store.setValue("recent/export", [str(tmp_path / "older" / "a.mp4")])
+    assert ExportPreferences(store).folder() is None, "a folder that is gone is not proposed"
+    (tmp_path / "older").mkdir()
+    assert ExportPreferences(store).folder() == tmp_path / "older"
