@@ -261,6 +261,10 @@ class Studio(QObject):
         self._inputs_changed()
 
     def show_models_missing(self, message: str) -> None:
+        manager = getattr(self, "_models_dialog", None)
+        if manager is not None and manager.isVisible():
+            manager.raise_()  # already open (e.g. at first start): the inline message is enough
+            return
         self.models_missing_box = models_missing_box(self.window, message, self.open_model_manager)
         self.models_missing_box.open()
 
