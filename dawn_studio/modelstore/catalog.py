@@ -59,6 +59,16 @@ class CatalogFile:
     sha256: str | None
     checksum_note: str
     match: tuple[str, ...]  # path-suffix patterns that recognise this file in an import
+    #: The size the publisher's page states, rounded (e.g. "599 MB"): shown before a download so the
+    #: total is known; never used to check a file (``size`` is exact and checked).
+    approx_size: int | None = None
+
+    @property
+    def shown_size(self) -> tuple[int | None, bool]:
+        """The size to show before anything is downloaded, and whether it is exact."""
+        if self.size is not None:
+            return self.size, True
+        return self.approx_size, False
 
     @property
     def name(self) -> str:
@@ -189,6 +199,9 @@ def parse_catalog(raw: Any, source_path: Path | None = None) -> Catalog:
         size = entry.get("size")
         if size is not None and (not isinstance(size, int) or size < 0):
             raise CatalogError(f"catalog: {where} has a malformed size {size!r}")
+        approx = entry.get("approx_size")
+        if approx is not None and (not isinstance(approx, int) or approx < 0):
+            raise CatalogError(f"catalog: {where} has a malformed approx_size {approx!r}")
         path = _checked_path(_require(entry, "path", str, where), where)
         licence = _require(entry, "licence", str, where)
         if licence not in licences:
@@ -201,7 +214,7 @@ def parse_catalog(raw: Any, source_path: Path | None = None) -> Catalog:
             id=fid, path=path, title=_require(entry, "title", str, where),
             purpose=_require(entry, "purpose", str, where), licence=licence, sources=sources,
             size=size, sha256=sha.lower() if sha else None, checksum_note=str(entry.get("checksum_note", "")),
-            match=match,
+            match=match, approx_size=approx,
         ))
     ids = [f.id for f in files]
     if len(set(ids)) != len(ids) or len({f.path for f in files}) != len(files):

@@ -42,9 +42,8 @@ from ..stages.audio import (
     SpeechInput,
     WaveformOverview,
     load_speech,
-    recording_availability,
 )
-from .recorder_widget import RecorderFactory, RecorderWidget
+from .recorder_widget import RecorderFactory, RecorderWidget, find_inputs
 from .waveform_view import WaveformView
 from .worker import TaskRunner
 
@@ -267,7 +266,7 @@ class AudioPanel(QWidget):
     def __init__(
         self, parent: QWidget | None = None, *, decode_options: DecodeOptions = STUDIO_DECODING,
         max_duration_s: float | None = None, recorder_factory: RecorderFactory | None = None,
-        recording_check: Callable[[], RecordingAvailability] = recording_availability,
+        recording_check: Callable[[], RecordingAvailability] = find_inputs,
         recordings_dir: Path | None = None, sink_factory: SinkFactory | None = None,
     ) -> None:
         super().__init__(parent)

@@ -6,6 +6,7 @@ import logging
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from types import TracebackType
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -17,17 +18,33 @@ log = logging.getLogger(__name__)
 
 
 def error_box(parent: QWidget | None, title: str, message: str, details: str = "") -> QMessageBox:
-    """A readable error dialog with the technical details folded away."""
+    """A readable error dialog with the technical details folded away. The log is mentioned only when
+    there are details to find there: a file the user chose that cannot be used is said in plain words."""
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Critical)
     box.setWindowTitle(title)
     box.setText(message)
     log_file = current_log_file()
-    if log_file is not None:
+    if details and log_file is not None:
         box.setInformativeText(f"Details were written to the log file:\n{log_file}")
     if details:
         box.setDetailedText(details)
     box.setStandardButtons(QMessageBox.StandardButton.Ok)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    return box
+
+
+def models_missing_box(parent: QWidget | None, message: str, open_manager: Callable[[], object]) -> QMessageBox:
+    """Models are missing: say which, with a button straight to the model manager (no log, no details:
+    nothing went wrong, something is not installed yet)."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Information)
+    box.setWindowTitle("Models missing")
+    box.setText(message)
+    manage = box.addButton("Open Model Manager…", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Close)
+    box.setDefaultButton(manage)
+    manage.clicked.connect(lambda: open_manager())
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     return box
 

@@ -205,11 +205,10 @@ class MainWindow(QMainWindow):
     def request_file(self, path: str, kind: str | None = None) -> bool:
         """Route a file to whoever handles its kind; False (and a status message) if unknown."""
         kind = kind or media_kind(path)
+        # Portraits and speech go to Recent once they have opened fine (the studio records them).
         if kind == "image":
-            self.settings.add_recent("portrait", path)
             self.portraitRequested.emit(path)
         elif kind in ("audio", "video"):
-            self.settings.add_recent("audio", path)
             self.audioRequested.emit(path)
         elif kind == "project":
             self.settings.add_recent("project", path)

@@ -4,6 +4,7 @@ first), import from a folder or zip, verify, choose the model folder. Work runs 
 
 from __future__ import annotations
 
+import html
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -39,6 +40,8 @@ from ..modelstore import (
     import_models,
     use_folder,
 )
+from ..modelstore.catalog import CatalogFile
+from ..modelstore.errors import OfflineError
 from ..modelstore.store import human_size
 from ..progress import CancelToken
 from .worker import TaskRunner
@@ -78,6 +81,9 @@ class ModelManagerDialog(QDialog):
         self.runner = TaskRunner(self)
         self.last_error = ""
         self._missing_count = 0
+        #: Exact sizes the server stated while downloading (the catalog knows some only roughly).
+        self.known_sizes: dict[str, int] = {}
+        self._offline = False  # the last download failed for want of a connection
 
         self.folder_label = QLabel()
         self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -117,7 +123,12 @@ class ModelManagerDialog(QDialog):
         self.file_caption = QLabel("")
         self.status_label = QLabel("")
         self.status_label.setWordWrap(True)
-        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.status_label.linkActivated.connect(self._link_activated)
+        self.total_label = QLabel("")
+        self.total_label.setWordWrap(True)
+        self.total_label.setToolTip("Sizes marked 'about' are the publisher's rounded figures; the exact size "
+                                    "of each file is asked from the server when its download starts.")
         progress = QGridLayout()
         progress.addWidget(QLabel("File:"), 0, 0)
         progress.addWidget(self.file_progress, 0, 1)
@@ -161,6 +172,7 @@ class ModelManagerDialog(QDialog):
         layout.addLayout(folder_row)
         layout.addWidget(self.features_label)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.total_label)
         layout.addWidget(terms_box)
         layout.addLayout(progress)
         layout.addWidget(self.status_label)
@@ -192,9 +204,11 @@ class ModelManagerDialog(QDialog):
         for row, file_status in enumerate(status.files):
             file = file_status.file
             needed = ", ".join(f.title for f in catalog.features if file.id in f.files)
-            size = file_status.size_on_disk if file_status.size_on_disk is not None else file.size
-            cells = [file.path, needed, human_size(size) if size is not None else "?",
-                     _STATE_TEXT[file_status.state]]
+            if file_status.size_on_disk is not None and file_status.state is not FileState.PARTIAL:
+                size_text = human_size(file_status.size_on_disk)
+            else:
+                size_text = self._size_text(file)
+            cells = [file.path, needed, size_text, _STATE_TEXT[file_status.state]]
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(f"{file.title}: {file.purpose}\n{file_status.detail}")
@@ -208,7 +222,35 @@ class ModelManagerDialog(QDialog):
             for lid in licences
         ) or "Nothing to download.")
         self._missing_count = len(missing)
+        self.total_label.setText(self._total_text(missing))
         self._update_buttons()
+
+    def _size(self, file: CatalogFile) -> tuple[int | None, bool]:
+        """The best size known for ``file`` and whether it is exact."""
+        if file.id in self.known_sizes:
+            return self.known_sizes[file.id], True
+        return file.shown_size
+
+    def _size_text(self, file: CatalogFile) -> str:
+        size, exact = self._size(file)
+        if size is None:
+            return "known at download"
+        return human_size(size) if exact else f"about {human_size(size)}"
+
+    def _total_text(self, missing: list[CatalogFile]) -> str:
+        """The download the button would start, in one line: how much, how many files."""
+        if not missing:
+            return "Nothing to download."
+        sizes = [self._size(f) for f in missing]
+        total = sum(size for size, _exact in sizes if size is not None)
+        unknown = sum(1 for size, _exact in sizes if size is None)
+        about = "" if all(exact for size, exact in sizes if size is not None) else "about "
+        count = f"{len(missing)} file{'s' if len(missing) != 1 else ''}"
+        text = f"To download: {about}{human_size(total)} in {count}"
+        if unknown:
+            text += (f" (plus {unknown} file{'s' if unknown != 1 else ''} whose size the server states when "
+                     "the download starts)")
+        return text + "."
 
     def download_scope(self) -> list[str] | None:
         """The feature chosen in the scope box (None: everything missing)."""
@@ -230,6 +272,7 @@ class ModelManagerDialog(QDialog):
 
     def _set_status(self, text: str, error: bool = False) -> None:
         self.status_label.setStyleSheet("color: #c0392b;" if error else "")
+        self.status_label.setToolTip("")
         self.status_label.setText(text)
 
     # actions -----------------------------------------------------------------------------------
@@ -239,8 +282,16 @@ class ModelManagerDialog(QDialog):
             return
         store = self.store
         self._begin("Downloading…")
-        self.runner.start(
-            lambda report, cancel: download(store, names, progress=_throttled(report), cancel=cancel))
+        self._offline = False
+
+        def task(report: Callable[[Any], None], cancel: CancelToken) -> Any:
+            try:
+                return download(store, names, progress=_throttled(report), cancel=cancel)
+            except OfflineError:
+                self._offline = True  # read on the UI thread once the failure has arrived there
+                raise
+
+        self.runner.start(task)
 
     def start_import(self, source: Path, link: bool = False) -> None:
         if self.busy:
@@ -298,6 +349,10 @@ class ModelManagerDialog(QDialog):
     def _on_progress(self, event: object) -> None:
         if not isinstance(event, StoreProgress):
             return
+        if event.phase in ("downloading", "installed") and event.file_total \
+                and self.known_sizes.get(event.file_id) != event.file_total:
+            self.known_sizes[event.file_id] = event.file_total  # the server's exact size
+            self._show_known_size(event.file_id)
         if event.file_total:
             self.file_progress.setRange(0, 1000)
             self.file_progress.setValue(int(1000 * event.file_done / event.file_total))
@@ -311,7 +366,23 @@ class ModelManagerDialog(QDialog):
         self.file_caption.setText(f"[{event.index + 1}/{event.count}] {event.phase} {event.file_path}: "
                                   f"{human_size(event.file_done)}{file_total}{total}")
 
+    def _show_known_size(self, file_id: str) -> None:
+        catalog = self.store.catalog
+        for row in range(self.table.rowCount()):
+            item = self.table.item(row, 0)
+            if item is not None and item.text() == catalog.file(file_id).path:
+                self.table.item(row, 2).setText(self._size_text(catalog.file(file_id)))
+
+    def _operation_ended(self) -> None:
+        """No line about a file stays once the work has stopped (it read '[1/15] resolving…' for good)."""
+        self.file_caption.setText("")
+
+    def _link_activated(self, link: str) -> None:
+        if link == "import-folder":
+            self._browse_import_folder()
+
     def _on_succeeded(self, result: object) -> None:
+        self._operation_ended()
         self.file_progress.setRange(0, 1000)
         self.file_progress.setValue(1000)
         self.total_progress.setRange(0, 1000)
@@ -331,12 +402,31 @@ class ModelManagerDialog(QDialog):
         self.modelsChanged.emit()
 
     def _on_failed(self, message: str, details: str) -> None:
-        self.last_error = message
+        self._operation_ended()
         self.file_progress.setRange(0, 1000)
         self.refresh()
+        if self._offline:
+            # The store's message names a terminal command (it serves the command line too); here the
+            # way out is a button away.
+            message = ("Cannot download: no connection to the server (are you offline?). On a computer with "
+                       "internet, get the model files (or copy them from another DAWN Studio), then bring "
+                       "them here with Import Folder….")
+            self.last_error = message
+            self._set_status(f'{html.escape(message[:-len("Import Folder….")])}'
+                             '<a href="import-folder">Import Folder…</a>.', error=True)
+            self.status_label.setToolTip(html.escape(self._offline_details(details)))
+            return
+        self.last_error = message
         self._set_status(message, error=True)
 
+    @staticmethod
+    def _offline_details(details: str) -> str:
+        """The server's own words (last line of the traceback), for the tooltip."""
+        lines = [line for line in details.strip().splitlines() if line.strip()]
+        return lines[-1] if lines else ""
+
     def _on_cancelled(self) -> None:
+        self._operation_ended()
         self.file_progress.setRange(0, 1000)
         self.file_progress.setValue(0)
         self.refresh()

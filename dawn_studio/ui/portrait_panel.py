@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QDragEnterEvent,
@@ -376,8 +376,9 @@ class PortraitPanel(QWidget):
 
     Signals: ``portraitReady((path, portrait, analysis))`` when the analysis is in (``face_index``
     then says which face is chosen), ``portraitFailed(message)``, ``faceChosen(index)`` when the
-    choice changes afterwards, ``portraitOpened(path)`` when the user picked a file here (drop, Open…,
-    Recent; the window records it in its recent list), ``busyChanged(bool)``.
+    choice changes afterwards, ``portraitOpened(path)`` when a file the user picked here (drop, Open…,
+    Recent) has opened fine (the window records it in its recent list; a file that fails is not
+    recorded, and the portrait that worked before stays loaded), ``busyChanged(bool)``.
     """
 
     portraitReady = Signal(object)
@@ -398,6 +399,10 @@ class PortraitPanel(QWidget):
         self._busy = False
         self._recent: list[str] = []
         self._loaded: _Loaded | None = None
+        #: The last portrait that worked, and its face, while another one is being opened: it comes back
+        #: if the new one cannot be used.
+        self._kept: tuple[_Loaded, int] | None = None
+        self._user_request = 0  # the request the user asked for here (drop, Open…, Recent)
         self._requested_path: Path | None = None
         self._preview_size: QSize | None = None
         self._face_index = 0
@@ -535,7 +540,8 @@ class PortraitPanel(QWidget):
         path = Path(path)
         self._request += 1
         request = self._request
-        self._remember(path)
+        if self._loaded is not None:
+            self._kept = (self._loaded, self._face_index)
         self._loaded = None
         self._requested_path = path
         self._preview_size = None
@@ -581,7 +587,7 @@ class PortraitPanel(QWidget):
 
     def _user_opened(self, path: str) -> None:
         self.open_portrait(path)
-        self.portraitOpened.emit(str(path))
+        self._user_request = self._request  # portraitOpened once it has opened fine
 
     def _remember(self, path: Path) -> None:
         text = str(path)
@@ -616,7 +622,11 @@ class PortraitPanel(QWidget):
             self._active = None
         elif runner in self._winding_down:
             self._winding_down.remove(runner)
-        runner.deleteLater()
+        # Detached, then deleted from the event loop once this signal has been handled everywhere:
+        # a deleteLater() on the child of the panel here crashed in ~QObject (PySide 6, seen when a
+        # failed analysis was the panel's only one).
+        runner.setParent(None)
+        QTimer.singleShot(0, runner.deleteLater)
         if self._pending is not None and len(self._winding_down) <= MAX_WINDING_DOWN and self._active is None:
             request, path, face_index = self._pending
             self._pending = None
@@ -640,18 +650,28 @@ class PortraitPanel(QWidget):
         if request != self._request:
             return
         self._loaded = result
+        self._kept = None
+        self._remember(result.path)  # only files that worked go to Recent
         self._face_index = face_index if 0 <= face_index < len(result.analysis.faces) else 0
         self.view.set_photo(result.display, QSize(result.portrait.width, result.portrait.height))
         self._show_faces()
         self._show_info()
         self.portraitReady.emit((result.path, result.portrait, result.analysis))
+        if request == self._user_request:
+            self.portraitOpened.emit(str(result.path))
 
     def _on_failed(self, runner: TaskRunner, request: int, message: str, details: str) -> None:
         self._on_ended(runner)
         if request != self._request:
             return
         self.error_details = details
-        if not self.view.has_photo():
+        if self._kept is not None:  # the portrait that worked stays in use
+            (kept, face_index), self._kept = self._kept, None
+            self._loaded, self._face_index = kept, face_index
+            self.view.set_photo(kept.display, QSize(kept.portrait.width, kept.portrait.height))
+            self._show_faces()
+            message = f"{message}\n{kept.path.name} is still in use."
+        elif not self.view.has_photo():
             self.view.clear("Could not open this file")
         self._show_message(message)
         self._show_info()

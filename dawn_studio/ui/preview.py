@@ -7,11 +7,12 @@ face pasted back into the full photo.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QRectF, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QImage, QKeySequence, QPainter, QPaintEvent, QShortcut
-from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer, QVideoFrame, QVideoSink
+from PySide6.QtMultimedia import QAudioOutput, QMediaDevices, QMediaPlayer, QVideoFrame, QVideoSink
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -26,6 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 FRAME_MS = 40  # 25 fps
+SILENT_TEXT = ("No sound output was found on this computer: the preview plays silently. "
+               "The exported video still carries the speech.")
 
 
 def format_time(ms: int) -> str:
@@ -70,8 +73,11 @@ class PreviewPlayer(QWidget):
 
     viewChanged = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *,
+                 audio_outputs: Callable[[], Sequence[object]] = QMediaDevices.audioOutputs) -> None:
         super().__init__(parent)
+        #: Lists the sound outputs (injected in tests: an offscreen CI machine has none).
+        self.audio_outputs = audio_outputs
         self.sources: dict[str, Path] = {}
         self.originals: dict[str, QImage] = {}  # the portrait as each view shows it, for side by side
         self.view = "full"
@@ -153,6 +159,15 @@ class PreviewPlayer(QWidget):
         self.notice.setWordWrap(True)  # styled in common.qss
         self.notice.setVisible(False)
         layout.insertWidget(0, self.notice)
+        self.silent_notice = QLabel(SILENT_TEXT)
+        self.silent_notice.setObjectName("silentNotice")
+        self.silent_notice.setWordWrap(True)
+        self.silent_notice.setToolTip("Connect speakers or headphones (or enable a sound device); the preview "
+                                      "uses them as soon as they appear.")
+        self.silent_notice.setVisible(False)
+        layout.insertWidget(1, self.silent_notice)
+        self.media_devices = QMediaDevices(self)
+        self.media_devices.audioOutputsChanged.connect(self._outputs_changed)
 
         for key, slot in (("Space", self.toggle_play), (",", lambda: self.step(-1)), (".", lambda: self.step(1))):
             shortcut = QShortcut(QKeySequence(key), self)
@@ -268,8 +283,18 @@ class PreviewPlayer(QWidget):
                 else QStyle.StandardPixmap.SP_MediaPlay)
         self.play_button.setIcon(self.style().standardIcon(icon))
 
+    def _outputs_changed(self) -> None:
+        """A sound device appeared or went away: play through the current default, say if there is none."""
+        self.audio_output.setDevice(QMediaDevices.defaultAudioOutput())
+        self._update_enabled()
+
+    def plays_silently(self) -> bool:
+        """Whether the clip would play without sound because this machine has no sound output."""
+        return not self.audio_outputs()
+
     def _update_enabled(self) -> None:
         has_clip = bool(self.sources)
+        self.silent_notice.setVisible(has_clip and self.plays_silently())
         for widget in (self.play_button, self.back_button, self.forward_button, self.slider, self.loop_box):
             widget.setEnabled(has_clip)
         self.full_button.setEnabled("full" in self.sources)

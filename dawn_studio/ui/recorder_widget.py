@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtMultimedia import QMediaDevices
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -70,6 +71,14 @@ def meter_value(dbfs_level: float) -> int:
     return int(round(1000 * min(max(share, 0.0), 1.0)))
 
 
+def find_inputs() -> RecordingAvailability:
+    """The inputs now, inputs plugged in since the start included (the audio system is asked afresh)."""
+    return recording_availability(rescan=True)
+
+
+_DEVICE_KEY_ROLE = Qt.ItemDataRole.UserRole + 1  # which device an entry is, across rescans
+
+
 def _default_recorder(path: Path, device: int | None) -> Recorder:
     return Recorder(path, device=device)
 
@@ -102,7 +111,7 @@ class RecorderWidget(QWidget):
 
     def __init__(
         self, parent: QWidget | None = None, *, recorder_factory: RecorderFactory | None = None,
-        availability: Callable[[], RecordingAvailability] = recording_availability,
+        availability: Callable[[], RecordingAvailability] = find_inputs,
         folder: Path | None = None,
     ) -> None:
         super().__init__(parent)
@@ -170,6 +179,10 @@ class RecorderWidget(QWidget):
         self._search_timer.setInterval(SEARCH_POLL_MS)
         self._search_timer.timeout.connect(self._poll_search)
         self._update_controls()
+        self._search_again = False  # inputs changed while a search or a take ran: look again afterwards
+        #: Qt tells when an input appears or goes away; the list follows without a restart.
+        self.media_devices = QMediaDevices(self)
+        self.media_devices.audioInputsChanged.connect(self._inputs_changed)
         self.refresh_devices()
 
     # ---- devices ------------------------------------------------------------------
@@ -194,6 +207,12 @@ class RecorderWidget(QWidget):
         self._search_timer.start()
         self._update_controls()
 
+    def _inputs_changed(self) -> None:
+        if self.searching or self.is_recording:
+            self._search_again = True
+            return
+        self.refresh_devices()
+
     def _poll_search(self) -> None:
         if self._search is not None and self._search.result is not None:
             self._devices_found(self._search.result)
@@ -202,12 +221,14 @@ class RecorderWidget(QWidget):
         self._search = None
         self._search_timer.stop()
         self.availability = availability
-        previous = self.device_combo.currentData()
+        # Device numbers shift when a device comes or goes: the choice is kept by name and host API.
+        previous = self.device_combo.currentData(_DEVICE_KEY_ROLE)
         self.device_combo.clear()
         for device in availability.devices:
             label = device.label + ("  (default)" if device.is_default else "")
             self.device_combo.addItem(label, device.index)
-        if previous is not None and (index := self.device_combo.findData(previous)) >= 0:
+            self.device_combo.setItemData(self.device_combo.count() - 1, device.label, _DEVICE_KEY_ROLE)
+        if previous is not None and (index := self.device_combo.findData(previous, _DEVICE_KEY_ROLE)) >= 0:
             self.device_combo.setCurrentIndex(index)
         if availability.available:
             self.status_label.setText("Ready to record.")
@@ -216,6 +237,12 @@ class RecorderWidget(QWidget):
             self.status_label.setText(availability.status_text)
             self.setToolTip(availability.status_text)
         self._update_controls()
+        self._maybe_search_again()
+
+    def _maybe_search_again(self) -> None:
+        if self._search_again and not self.searching and not self.is_recording:
+            self._search_again = False
+            self.refresh_devices()
 
     def selected_device(self) -> int | None:
         data = self.device_combo.currentData()
@@ -273,6 +300,7 @@ class RecorderWidget(QWidget):
             self._fail(str(exc))
             return
         self.stateChanged.emit("stopped")
+        self._maybe_search_again()
         if result.frames == 0:
             result.path.unlink(missing_ok=True)
             self.status_label.setText("Nothing was recorded.")

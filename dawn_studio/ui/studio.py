@@ -14,7 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
-from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QProgressBar, QProgressDialog, QPushButton, QToolBar
+from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QProgressBar, QPushButton, QToolBar
 
 from ..device import resolve_device
 from ..engine.engine import Engine, GenerationResult
@@ -29,8 +29,9 @@ from ..stages.motion import MotionError, MotionSequences, PortraitState, with_cu
 from ..stages.portrait import Portrait, PortraitAnalysis, PortraitError
 from .audio_panel import AudioPanel
 from .controls_panel import ControlsPanel
-from .errors import error_box
-from .export_dialog import ExportDialog
+from .errors import error_box, models_missing_box
+from .export_dialog import ExportDialog, ExportPreferences, ExportRequest
+from .export_queue import ExportQueue
 from .main_window import MainWindow
 from .model_manager import ModelManagerDialog, first_run_dialog
 from .motion_view import MotionView
@@ -111,8 +112,8 @@ class Studio(QObject):
         window.panels["audio"].raise_()
 
         self.runner = TaskRunner(self)
-        self.export_runner = TaskRunner(self)
-        self.export_progress: QProgressDialog | None = None
+        self.exports = ExportQueue(window, lambda: self.engine, on_exported=self._exported)
+        self.export_runner = self.exports.runner
         self._build_actions()
         self._build_progress()
         self._connect()
@@ -211,12 +212,9 @@ class Studio(QObject):
         w.exportRequested.connect(self.export)
         self.portrait_panel.portraitReady.connect(self._portrait_ready)
         self.portrait_panel.portraitFailed.connect(self._portrait_failed)
-        self.portrait_panel.portraitOpened.connect(self._portrait_opened)
         self.portrait_panel.faceChosen.connect(lambda _i: self._inputs_changed())
         self.audio_panel.audioReady.connect(self._audio_ready)
         self.audio_panel.audioFailed.connect(self._audio_failed)
-        # The panel opens files picked inside it (Open…, drop, a finished recording) itself.
-        self.audio_panel.audioChosen.connect(lambda path: self.window.settings.add_recent("audio", path))
         self.audio_panel.trimChanged.connect(self._trim_changed)
         self.controls.changed.connect(self._controls_changed)
         self.motion_view.curveEdited.connect(self._curve_edited)
@@ -226,14 +224,10 @@ class Studio(QObject):
         self.runner.failed.connect(self._task_failed)
         self.runner.cancelled.connect(self._task_cancelled)
         self.runner.busyChanged.connect(self._busy_changed)
-        self.export_runner.progressed.connect(self._export_progress)
-        self.export_runner.succeeded.connect(self._exported)
-        self.export_runner.failed.connect(self._export_failed)
-        self.export_runner.cancelled.connect(self._export_cancelled)
 
     # ---- inputs -------------------------------------------------------------------------
     def _analyse(self, path: Path, cancel: CancelToken) -> tuple[Portrait, PortraitAnalysis]:
-        if not (self.store.root / "3ddfa").is_dir():
+        if self._portrait_models_missing():
             raise PortraitError("Face analysis needs the 3DDFA model files — open Models ▸ Manage Models… "
                                 "to download or import them.")
         # Runs on the panel's worker thread: read plain values, never widgets.
@@ -248,27 +242,43 @@ class Studio(QObject):
         self.audio_path = None
         self.audio_panel.open_audio(path)
 
-    def _portrait_opened(self, path: str) -> None:
-        self.portrait_panel.set_recent(self.window.settings.add_recent("portrait", path))
+    def _portrait_models_missing(self) -> bool:
+        return not (self.store.root / "3ddfa").is_dir()
 
     def _portrait_ready(self, payload: Any) -> None:
+        # Recent holds files that opened fine, however they were opened (drop, menu, panel, project).
+        self.portrait_panel.set_recent(self.window.settings.add_recent("portrait", str(payload[0])))
         self._inputs_changed()
         self.window.statusBar().showMessage(f"Portrait ready: {Path(payload[0]).name}", 4000)
 
     def _portrait_failed(self, message: str) -> None:
-        error_box(self.window, "Cannot use this portrait", message, self.portrait_panel.error_details).open()
+        """The panel shows the problem inline; a dialog only adds something: the way to the model
+        manager, or the details of an unexpected failure (a bug, not the user's photo)."""
+        if self._portrait_models_missing():
+            self.show_models_missing(message)
+        elif self.portrait_panel.error_details:
+            error_box(self.window, "Cannot use this portrait", message, self.portrait_panel.error_details).open()
         self._inputs_changed()
+
+    def show_models_missing(self, message: str) -> None:
+        manager = getattr(self, "_models_dialog", None)
+        if manager is not None and manager.isVisible():
+            manager.raise_()  # already open (e.g. at first start): the inline message is enough
+            return
+        self.models_missing_box = models_missing_box(self.window, message, self.open_model_manager)
+        self.models_missing_box.open()
 
     def _audio_ready(self, payload: Any) -> None:
         path, _speech = payload
         self.audio_path = str(path)
+        self.window.settings.add_recent("audio", str(path))
         self.trim = self.audio_panel.trim()
         self._inputs_changed()
         self.window.statusBar().showMessage(f"Speech ready: {Path(path).name}", 4000)
 
     def _audio_failed(self, message: str) -> None:
-        self.audio_path = None
-        error_box(self.window, "Cannot use this recording", message).open()
+        # Said inline in the Voice panel, which keeps the speech that worked before (if any).
+        self.audio_path = str(self.audio_panel.path) if self.audio_panel.path is not None else None
         self._inputs_changed()
 
     def _trim_changed(self, start: float, end: Any) -> None:
@@ -344,7 +354,7 @@ class Studio(QObject):
             return
         available, reason = video_availability(self.store).get(job.resolution, (False, ""))
         if not available:
-            error_box(self.window, "Models missing", f"DAWN {job.resolution} cannot run yet: {reason}").open()
+            self.show_models_missing(f"DAWN {job.resolution} cannot run yet: {reason}")
             return
         seed = self.controls.next_seed_if_unlocked()
         if seed != job.motion.seed:
@@ -445,6 +455,7 @@ class Studio(QObject):
             event.ignore()
             if not self.closing:
                 self.closing = True
+                self.exports.clear_pending()  # exports waiting in the queue are not started any more
                 for runner in self.busy_runners():
                     runner.cancel()
                     runner.busyChanged.connect(self._close_when_idle)
@@ -475,58 +486,30 @@ class Studio(QObject):
 
     # ---- export -------------------------------------------------------------------------
     def export(self) -> None:
-        if self.result is None or self.export_runner.busy:
+        """Ask how and where (a free name, the last format and folder), then queue the export: it runs
+        in the background, after any export still running."""
+        result = self.result
+        if result is None:
             return
-        stem = Path(self.result.job.portrait).stem + "_talking"
-        folder = Path(self.window.settings.recent("export")[0]).parent if self.window.settings.recent("export") \
-            else Path.home()
-        dialog = ExportDialog(folder / f"{stem}.mp4", parent=self.window)
+        stem = Path(result.job.portrait).stem + "_talking"
+        crop = (int(result.frames.shape[2]), int(result.frames.shape[1]))
+        dialog = ExportDialog(Path.home() / stem, parent=self.window,
+                              preferences=ExportPreferences(self.window.settings.store),
+                              taken=self.exports.targets(), inputs=(result.job.portrait, result.job.audio),
+                              frame_sizes={True: (result.portrait.width, result.portrait.height), False: crop},
+                              num_frames=result.num_frames)
         self._export_dialog = dialog
         if dialog.exec() != ExportDialog.DialogCode.Accepted:
             return
         self.start_export(dialog.result_request())
 
-    def start_export(self, request: Any) -> None:
-        """Export in the background with a cancellable progress dialog."""
-        result, engine = self.result, self.engine
-        if result is None or self.export_runner.busy:
-            return
-        progress = QProgressDialog("Exporting…", "Cancel", 0, result.num_frames, self.window)
-        progress.setWindowTitle("Export")
-        progress.setWindowModality(Qt.WindowModality.WindowModal)
-        progress.setMinimumDuration(300)
-        progress.canceled.connect(self.export_runner.cancel)
-        self.export_progress = progress
-
-        def task(report, cancel):
-            return engine.export(result, request.path, request.settings, full_frame=request.full_frame,
-                                 progress=lambda done, total: report(done), cancel=cancel)
-
-        self.export_runner.start(task)
-
-    def _export_progress(self, done: Any) -> None:
-        if self.export_progress is not None:
-            self.export_progress.setValue(int(done))
-
-    def _export_ended(self) -> None:
-        if self.export_progress is not None:
-            self.export_progress.canceled.disconnect()
-            self.export_progress.reset()
-            self.export_progress.close()
-            self.export_progress = None
-
-    def _export_failed(self, message: str, details: str) -> None:
-        self._export_ended()
-        error_box(self.window, "Export failed", message, details).open()
-
-    def _export_cancelled(self) -> None:
-        self._export_ended()
-        self._say("Export cancelled; no file written")
+    def start_export(self, request: ExportRequest) -> None:
+        """Queue an export of the current clip (it starts at once when no other export runs)."""
+        if self.result is not None:
+            self.exports.enqueue(self.result, request)
 
     def _exported(self, path: Path) -> None:
-        self._export_ended()
         self.window.settings.add_recent("export", str(path))
-        self._say(f"Exported {path}")
 
     # ---- models -------------------------------------------------------------------------
     def refresh_models(self) -> None:
@@ -661,6 +644,7 @@ class Studio(QObject):
         if app is not None:
             app.removeEventFilter(self)
         self.autosave()
+        self.exports.clear_pending()
         for runner in (self.runner, self.export_runner):
             runner.cancel()
             runner.wait()

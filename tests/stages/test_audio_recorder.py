@@ -199,12 +199,14 @@ def test_a_killed_recording_leaves_a_readable_file(tmp_path):
 
 
 # ---- availability -----------------------------------------------------------------------
-def test_availability_status_never_raises():
-    status = recording_availability()
+@pytest.mark.parametrize("rescan", [False, True])
+def test_availability_status_never_raises(rescan):
+    status = recording_availability(rescan=rescan)
     if status.available:
         assert status.devices and status.status_text == "recording available"
     else:
         assert status.status_text.startswith("recording unavailable: ")
+    assert recording_availability() == status, "restarting the audio system leaves it usable"
 
 
 def test_missing_portaudio_gives_a_clear_status(monkeypatch):

@@ -79,6 +79,34 @@ def test_gif_and_png_frames(tmp_path):
     assert first[0, 0, 0] == 15
 
 
+def test_gif_size_and_frame_rate_make_it_smaller_and_the_estimate_holds(tmp_path, photo_frames):
+    frames, height, width = photo_frames
+    full = export_video(iter(frames), len(frames), tmp_path / "full.gif", settings=ExportSettings(format="gif"))
+    small_settings = ExportSettings(format="gif", gif_max_side=160, gif_frame_step=2)
+    small = export_video(iter(frames), len(frames), tmp_path / "small.gif", settings=small_settings)
+    with Image.open(small) as image:
+        assert image.n_frames == 10 and image.info["duration"] == 80, "12.5 fps: every other frame, 80 ms each"
+        assert max(image.size) == 160 and abs(image.size[0] / image.size[1] - width / height) < 0.02
+    assert small.stat().st_size < full.stat().st_size / 4
+    for path, settings in ((full, ExportSettings(format="gif")), (small, small_settings)):
+        estimate = export_stage.estimate_gif_bytes(width, height, len(frames), settings)
+        assert 0.6 < path.stat().st_size / estimate < 1.4, (path.name, path.stat().st_size, estimate)
+    with pytest.raises(ValueError, match="frame step"):
+        ExportSettings(format="gif", gif_frame_step=4)
+
+
+@pytest.fixture
+def photo_frames():
+    """20 frames of a real portrait with a little noise, like generated frames."""
+    from support.paths import sample_portrait
+
+    photo = np.asarray(Image.open(sample_portrait("real_male1.jpeg")).convert("RGB"))
+    rng = np.random.default_rng(0)
+    frames = [np.clip(photo.astype(np.int16) + rng.integers(-2, 3, photo.shape), 0, 255).astype(np.uint8)
+              for _ in range(20)]
+    return frames, photo.shape[0], photo.shape[1]
+
+
 def test_existing_file_is_never_overwritten_unless_asked(tmp_path):
     target = tmp_path / "mine.mp4"
     target.write_bytes(b"precious")

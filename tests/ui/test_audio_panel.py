@@ -594,3 +594,44 @@ def test_a_panel_closed_during_the_microphone_search_does_not_crash(qtbot, tmp_p
     panel.deleteLater()
     del panel
     qtbot.wait(600)  # the search ends after its widget is gone: the answer is dropped quietly
+
+
+def test_the_microphone_list_follows_inputs_plugged_in_and_out(qtbot, tmp_path):
+    def device(index, name, default=False):
+        return InputDevice(index=index, name=name, host_api="Fake API", channels=1, default_sample_rate=48_000,
+                           is_default=default)
+
+    devices = [device(0, "Built-in microphone", default=True), device(1, "USB headset")]
+    calls = []
+
+    def check():
+        calls.append(len(devices))
+        return RecordingAvailability(True, "", tuple(devices)) if devices else UNAVAILABLE
+
+    panel = make_panel(qtbot, tmp_path, recording_check=check)
+    recorder = panel.recorder
+    try:
+        assert recorder.device_combo.count() == 2
+        recorder.device_combo.setCurrentIndex(1)
+        assert recorder.selected_device() == 1
+
+        # A new input appears ahead of the others: every device number shifts.
+        devices[:] = [device(0, "Studio interface"), device(1, "Built-in microphone", default=True),
+                      device(2, "USB headset")]
+        recorder.media_devices.audioInputsChanged.emit()
+        qtbot.waitUntil(lambda: recorder.device_combo.count() == 3, timeout=5000)
+        assert recorder.device_combo.currentText().startswith("USB headset"), "the chosen input stays chosen"
+        assert recorder.selected_device() == 2
+
+        # The chosen input is unplugged: the list drops it and recording uses another.
+        devices[:] = [device(0, "Built-in microphone", default=True)]
+        recorder.media_devices.audioInputsChanged.emit()
+        qtbot.waitUntil(lambda: recorder.device_combo.count() == 1, timeout=5000)
+        assert recorder.selected_device() == 0 and recorder.record_button.isEnabled()
+
+        devices.clear()
+        recorder.media_devices.audioInputsChanged.emit()
+        qtbot.waitUntil(lambda: recorder.device_combo.count() == 0, timeout=5000)
+        assert not recorder.record_button.isEnabled() and "no microphone" in recorder.status_label.text()
+    finally:
+        panel.shutdown()

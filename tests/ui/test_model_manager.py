@@ -6,8 +6,10 @@ import socket
 import huggingface_hub.constants
 import pytest
 from modelstore.fake_sources import ModelServer, payloads, write_catalog
+from PySide6.QtWidgets import QFileDialog
 
 from dawn_studio.modelstore import FileState, ModelStore, load_catalog, use_folder
+from dawn_studio.modelstore.store import human_size
 from dawn_studio.ui.model_manager import ModelManagerDialog, first_run_dialog
 
 
@@ -77,7 +79,7 @@ def test_download_scope_and_terms_follow_what_is_missing(qtbot, dialog, store):
     assert dialog.terms_text.toPlainText() == "Nothing to download."
 
 
-def test_cancel_stops_the_download_and_keeps_nothing(qtbot, dialog, store, server):
+def test_cancel_stops_the_download_and_keeps_nothing(qtbot, dialog, store, server, files):
     server.delay = 0.05
     dialog.accept_terms.setChecked(True)
     with qtbot.waitSignal(dialog.runner.cancelled, timeout=20_000):
@@ -87,9 +89,13 @@ def test_cancel_stops_the_download_and_keeps_nothing(qtbot, dialog, store, serve
     assert "Cancelled" in dialog.status_label.text()
     assert not list(store.root.rglob("*.part")) and not store.path_of("big").exists()
     assert not dialog.busy and dialog.download_button.isEnabled()
+    assert dialog.file_caption.text() == "", "no stale '[1/1] downloading…' line once the work has stopped"
+    big_row = [dialog.table.item(r, 2).text() for r in range(4)
+               if dialog.table.item(r, 0).text() == "big_model.pth"]
+    assert big_row == [human_size(len(files["big_model.pth"]))], "the size the server stated stays shown"
 
 
-def test_offline_is_reported_in_the_dialog_quickly(qtbot, tmp_path, files):
+def test_offline_is_reported_in_the_dialog_quickly(qtbot, tmp_path, files, monkeypatch):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
@@ -99,8 +105,15 @@ def test_offline_is_reported_in_the_dialog_quickly(qtbot, tmp_path, files):
     dialog.accept_terms.setChecked(True)
     with qtbot.waitSignal(dialog.runner.failed, timeout=5_000):
         dialog.download_button.click()
-    assert "offline" in dialog.last_error and dialog.status_label.text() == dialog.last_error
+    assert "offline" in dialog.last_error and "Import Folder…" in dialog.last_error
+    assert "dawn-studio models import" not in dialog.status_label.text(), "no terminal command in the app"
+    assert '<a href="import-folder">Import Folder…</a>' in dialog.status_label.text()
+    assert dialog.file_caption.text() == "", "the '[1/4] resolving…' line is cleared"
     assert not dialog.busy and dialog.import_folder_button.isEnabled()
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: asked.append(a) or "")
+    dialog.status_label.linkActivated.emit("import-folder")
+    assert asked, "the link opens the Import Folder… picker"
 
 
 def test_import_and_verify(qtbot, dialog, store, files, tmp_path):
@@ -140,3 +153,20 @@ def test_first_run_offer_only_when_nothing_is_installed(qtbot, store, files):
     detector.parent.mkdir(parents=True)
     detector.write_bytes(files["FaceDetector.pth"])
     assert first_run_dialog(lambda: store) is None
+
+
+def test_the_real_catalog_states_sizes_and_the_total_before_downloading(qtbot, tmp_path):
+    store = ModelStore(tmp_path / "empty")  # the catalog the app ships
+    dialog = ModelManagerDialog(lambda: store)
+    qtbot.addWidget(dialog)
+    sizes = {dialog.table.item(r, 0).text(): dialog.table.item(r, 2).text() for r in range(dialog.table.rowCount())}
+    assert sizes["DAWN_128.pth"] == "about 599.0 MB" and sizes["LFG_256_400ep.pth"] == "about 792.0 MB"
+    assert sizes["hubert-large-ls960-ft/pytorch_model.bin"] == "about 1.3 GB"
+    assert sizes["3ddfa/FaceBoxesProd.pth"] == "4.1 MB"
+    assert "?" not in sizes.values()
+    unknown = [name for name, text in sizes.items() if text == "known at download"]
+    assert unknown == ["pbnet_seperate/blink/opt.yaml", "pbnet_seperate/blink/checkpoint_95000.pth.tar"]
+    total = dialog.total_label.text()
+    assert total.startswith("To download: about 4.1 GB in 15 files") and "plus 2 files" in total
+    dialog.scope_combo.setCurrentIndex(dialog.scope_combo.findData("dawn128"))
+    assert dialog.total_label.text().startswith("To download: about 2.7 GB in 13 files")

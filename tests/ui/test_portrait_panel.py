@@ -436,3 +436,21 @@ def test_a_27_megapixel_photo_is_analysed_at_full_size_and_shown_downscaled(qtbo
     assert_rect_close(panel.face_rects()[0], expected_rect(panel, analysis.faces[0].box))
     assert panel.crop_preview().size() == QSize(OUTPUT_SIZE, OUTPUT_SIZE)
     assert panel.info_label.text().startswith("big.jpg · 6000×4500 px · 1 face · ")
+
+
+def test_a_failed_portrait_keeps_the_one_that_worked_and_stays_out_of_recent(qtbot, panel, tmp_path):
+    good = sample_portrait("real_male1.jpeg")
+    ready = qtbot.waitSignal(panel.portraitReady, timeout=TIMEOUT)
+    with qtbot.waitSignal(panel.portraitOpened) as opened, ready:
+        panel._user_opened(str(good))
+    assert opened.args == [str(good)]
+
+    faceless = tmp_path / "wall.png"
+    Image.new("RGB", (320, 240), (128, 128, 128)).save(faceless)
+    with qtbot.assertNotEmitted(panel.portraitOpened), qtbot.waitSignal(panel.portraitFailed,
+                                                                         timeout=TIMEOUT) as failed:
+        panel._user_opened(str(faceless))
+    assert failed.args[0].startswith(NO_FACE_MESSAGE) and "real_male1.jpeg is still in use" in failed.args[0]
+    assert panel.path == good and panel.analysis is not None and len(panel.face_rects()) == 1
+    assert panel.message() == failed.args[0] and panel.info_label.text().startswith("real_male1.jpeg")
+    assert panel.recent() == [str(good)], "a file that failed is not offered again"

@@ -132,3 +132,18 @@ def test_scrub_bar_is_usable_at_a_narrow_width_and_shows_the_frame(player, qtbot
     assert "frame 1/25" in player.time_label.text()
     player.step(1)
     qtbot.waitUntil(lambda: "frame 2/25" in player.time_label.text(), timeout=5000)
+
+
+@pytest.mark.parametrize("outputs, silent", [([], True), (["speakers"], False)])
+def test_no_sound_output_says_the_preview_is_silent(qtbot, clips, outputs, silent):
+    widget = PreviewPlayer(audio_outputs=lambda: outputs)
+    qtbot.addWidget(widget)
+    widget.show()
+    assert not widget.silent_notice.isVisible(), "no clip yet: nothing to warn about"
+    widget.load(*clips)
+    assert widget.silent_notice.isVisible() == silent
+    if silent:
+        assert "silently" in widget.silent_notice.text()
+    outputs.append("headphones plugged in")
+    widget.media_devices.audioOutputsChanged.emit()
+    assert not widget.silent_notice.isVisible(), "a device that appears is used, and the warning goes"

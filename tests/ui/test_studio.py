@@ -1,10 +1,12 @@
 """The studio window driven like a creator would: drop files, set controls, generate, preview, export."""
 
 import time
+from pathlib import Path
 
 import av
 import numpy as np
 import pytest
+from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -14,7 +16,7 @@ from dawn_studio.engine.job import Job, OutputSettings
 from dawn_studio.modelstore import ModelStore
 from dawn_studio.stages.export import ExportSettings
 from dawn_studio.ui.app import create_application, create_main_window
-from dawn_studio.ui.export_dialog import ExportRequest
+from dawn_studio.ui.export_dialog import ExportDialog, ExportRequest
 from dawn_studio.ui.settings import AppSettings
 from dawn_studio.ui.studio import Studio
 
@@ -54,7 +56,7 @@ def test_layout_menus_and_empty_state(studio):
     assert "Add a portrait with a face and a speech recording first" in studio.window.statusBar().currentMessage()
 
 
-def test_drop_set_controls_generate_preview_export(studio, qtbot, speech_2s, tmp_path):
+def test_drop_set_controls_generate_preview_export(studio, qtbot, speech_2s, tmp_path, monkeypatch):
     load_inputs(studio, qtbot, speech_2s)
     job = studio.current_job()
     assert job is not None and job.audio == str(speech_2s) and job.resolution == 128
@@ -83,12 +85,44 @@ def test_drop_set_controls_generate_preview_export(studio, qtbot, speech_2s, tmp
     failures = []
     studio.export_runner.failed.connect(lambda m, d: failures.append(d))
     studio.export_runner.cancelled.connect(lambda: failures.append("cancelled"))
+    opened = []
+    studio.exports.notice.opener = opened.append  # what Play / Open Folder hand to the desktop
     with qtbot.waitSignal(studio.export_runner.succeeded, timeout=60_000):
         studio.start_export(ExportRequest(out, ExportSettings(), full_frame=True))
+        assert QApplication.activeModalWidget() is None, "exporting never blocks the window"
     assert not failures, failures
     assert studio.window.settings.recent("export") == [str(out)]
     with av.open(str(out)) as container:
         assert sum(1 for _ in container.decode(video=0)) == 50
+    notice = studio.exports.notice
+    assert notice.isVisible() and "Saved export.mp4" in notice.message.text()
+    notice.play_button.click()
+    notice.folder_button.click()
+    assert [u.toLocalFile() for u in opened] == [str(out), str(tmp_path)]
+
+    # A second and third export queue behind the running one; the queue is shown, then both are written.
+    gif, crop = tmp_path / "export.gif", tmp_path / "crop.mp4"
+    written = []
+    studio.exports.exported.connect(written.append)
+    studio.start_export(ExportRequest(crop, ExportSettings(), full_frame=False))
+    studio.start_export(ExportRequest(gif, ExportSettings(format="gif", gif_max_side=64, gif_frame_step=2),
+                                      full_frame=True))
+    assert studio.exports.status.isVisible() and "Exporting crop.mp4 · 1 waiting" in studio.exports.status.label.text()
+    assert studio.exports.targets() == [crop, gif]
+    qtbot.waitUntil(lambda: not studio.exports.busy, timeout=120_000)
+    assert written == [crop, gif] and not failures
+    assert crop.is_file() and gif.is_file() and not studio.exports.status.isVisible()
+    assert studio.window.settings.recent("export")[:3] == [str(gif), str(crop), str(out)]
+
+    # Export… opens the dialog with what it needs to name, estimate and guard the export.
+    monkeypatch.setattr(ExportDialog, "exec", lambda dialog: ExportDialog.DialogCode.Rejected)
+    studio.window.export_action.trigger()
+    dialog = studio._export_dialog
+    assert dialog.inputs == [sample_portrait("real_female_1.jpeg"), speech_2s]
+    assert dialog.frame_sizes == {True: (450, 450), False: (128, 128)} and dialog.num_frames == 50
+    proposed = Path(dialog.path_edit.text())
+    assert proposed.name.startswith("real_female_1_talking") and proposed.suffix == ".mp4"
+    assert not proposed.exists(), "never an existing name"
 
     previews = studio.result.preview_dir
     assert previews is not None and previews.is_dir()
@@ -107,14 +141,56 @@ def test_cancel_a_run(studio, qtbot, speech_2s):
     assert "Cancelled" in studio.window.statusBar().currentMessage()
 
 
-def test_bad_portrait_shows_error_dialog(studio, qtbot, tmp_path, monkeypatch):
-    bad = tmp_path / "not_an_image.png"
-    bad.write_text("hello")
+def test_an_expected_input_error_is_said_once_inline_and_keeps_what_worked(studio, qtbot, speech_2s, tmp_path,
+                                                                             monkeypatch):
+    load_inputs(studio, qtbot, speech_2s)
+    good = sample_portrait("real_female_1.jpeg")
+    job = studio.current_job()
     shown = []
     monkeypatch.setattr(QMessageBox, "open", lambda box: shown.append(box.text()))
-    drop(studio.window, bad)
-    qtbot.waitUntil(lambda: bool(shown), timeout=30_000)
-    assert "image" in shown[0].lower() or "read" in shown[0].lower()
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: shown.append(box.text()))
+
+    faceless = tmp_path / "wall.png"
+    Image.new("RGB", (320, 240), (128, 128, 128)).save(faceless)
+    bad = tmp_path / "not_an_image.png"
+    bad.write_text("hello")
+    for path in (faceless, bad):
+        with qtbot.waitSignal(studio.portrait_panel.portraitFailed, timeout=30_000):
+            drop(studio.window, path)
+        message = studio.portrait_panel.message()
+        assert "real_female_1.jpeg is still in use" in message and studio.portrait_panel.message_label.isVisible()
+    assert shown == [], "the inline message says it: no dialog, no talk of the log"
+    assert studio.portrait_panel.path == good and studio.current_job() == job, "the portrait that worked stays"
+    assert studio.window.settings.recent("portrait") == [str(good)], "files that failed are not in Recent"
+
+    studio.open_audio(str(bad))
+    qtbot.waitUntil(lambda: studio.audio_panel.message_label.text() != "", timeout=30_000)
+    qtbot.waitUntil(lambda: studio.audio_path is not None, timeout=5_000)
+    assert studio.current_job() == job and shown == []
+    assert studio.window.settings.recent("audio") == [str(speech_2s)]
+
+
+def test_models_missing_offers_the_model_manager(qtbot, tmp_path, speech_2s):
+    app = create_application()
+    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    window = create_main_window(app, settings)
+    qtbot.addWidget(window)
+    empty = tmp_path / "no-models"
+    empty.mkdir()
+    studio = Studio(window, ModelStore(empty), autosave_path=tmp_path / "autosave.dawn", show_first_run=False)
+    try:
+        window.show()
+        with qtbot.waitSignal(studio.portrait_panel.portraitFailed, timeout=30_000):
+            studio.open_portrait(str(sample_portrait("real_female_1.jpeg")))
+        box = studio.models_missing_box
+        assert box.isVisible() and "3DDFA" in box.text() and "log" not in box.informativeText()
+        button = next(b for b in box.buttons() if b.text() == "Open Model Manager…")
+        button.click()
+        qtbot.waitUntil(lambda: studio._models_dialog.isVisible(), timeout=5_000)
+        assert studio._models_dialog.store.root == empty
+        studio._models_dialog.reject()
+    finally:
+        studio.shutdown()
 
 
 def test_project_round_trip_and_autosave(studio, qtbot, speech_2s, tmp_path, monkeypatch):

@@ -98,9 +98,24 @@ class RecordingAvailability:
         return "recording available" if self.available else self.reason
 
 
-def recording_availability() -> RecordingAvailability:
-    """Can this machine record? Never raises; the reason is ready to show."""
+def rescan_audio_devices() -> None:
+    """PortAudio lists the devices once, when it starts: restart it so that an input plugged in (or
+    removed) since then shows. Only while no stream is open (the caller never rescans while recording)."""
+    sd = _sounddevice()
     try:
+        # sounddevice has no public call for this; restarting PortAudio is its documented way to rescan.
+        sd._terminate()
+        sd._initialize()
+    except sd.PortAudioError as exc:
+        raise RecordingUnavailable(f"recording unavailable: the audio system cannot be restarted ({exc})") from exc
+
+
+def recording_availability(rescan: bool = False) -> RecordingAvailability:
+    """Can this machine record? Never raises; the reason is ready to show. ``rescan`` looks for devices
+    added or removed since the audio system started."""
+    try:
+        if rescan:
+            rescan_audio_devices()
         devices = list_input_devices()
     except RecordingUnavailable as exc:
         return RecordingAvailability(False, str(exc))
