@@ -140,3 +140,19 @@ def test_first_run_offer_only_when_nothing_is_installed(qtbot, store, files):
     detector.parent.mkdir(parents=True)
     detector.write_bytes(files["FaceDetector.pth"])
     assert first_run_dialog(lambda: store) is None
+
+
+def test_the_face_enhancer_is_listed_with_its_licence(qtbot, tmp_path):
+    store = ModelStore(tmp_path / "empty")  # the shipped catalog
+    dialog = ModelManagerDialog(lambda: store)
+    qtbot.addWidget(dialog)
+    rows = {dialog.table.item(r, 0).text(): r for r in range(dialog.table.rowCount())}
+    row = rows["gfpgan/GFPGANv1.4.pth"]
+    assert dialog.table.item(row, 1).text() == "Face enhancement"
+    assert dialog.table.item(row, 2).text() == "348.6 MB" and dialog.table.item(row, 3).text() == "Missing"
+    assert "Face enhancement missing 1 file" in dialog.features_label.text()
+    dialog.scope_combo.setCurrentIndex(dialog.scope_combo.findData("enhance"))
+    assert dialog.download_scope() == ["enhance"]
+    terms = dialog.terms_text.toPlainText()
+    assert terms.startswith("GFPGAN v1.4 weights (TencentARC/GFPGAN): Apache License 2.0")
+    assert "research purposes only" not in terms  # only the licence of what this scope downloads

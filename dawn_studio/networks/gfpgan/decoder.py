@@ -49,6 +49,9 @@ class ModulatedConv2d(nn.Module):
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
         self.demodulate, self.upsample, self.eps = demodulate, upsample, eps
         self.modulation = nn.Linear(num_style_feat, in_channels, bias=True)
+        # Channel scales start near 1 (a freshly built network, e.g. the tiny test set, stays tame).
+        nn.init.normal_(self.modulation.weight, std=1.0 / math.sqrt(num_style_feat))
+        nn.init.ones_(self.modulation.bias)
         # The leading 1 is the reference's layout (a batch axis it broadcasts over).
         self.weight = nn.Parameter(
             torch.randn(1, out_channels, in_channels, kernel_size, kernel_size)
