@@ -2,13 +2,14 @@
 
 The switch is off by default: restoring every frame at 512² costs seconds per frame on a CPU, so a
 creator turns it on knowingly. While the weights are missing the switch shows off and disabled, with
-a link to the model manager; the creator's own choice is kept and comes back once they are installed.
+a link to the model manager in place of the strength (one row either way: the panel must fit 640 px
+high screens); the creator's own choice is kept and comes back once they are installed.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QWidget
 
 DEFAULT_STRENGTH = 1.0  # as `render --enhance` without a value
 INSTALL_HINT = "Install GFPGAN v1.4 in Models…"
@@ -52,18 +53,13 @@ class EnhanceControls(QWidget):
         self.hint.setTextFormat(Qt.TextFormat.RichText)
         self.hint.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse
                                           | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
-        self.hint.setWordWrap(True)
 
-        row = QHBoxLayout()
+        row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.switch)
         row.addWidget(self.strength_slider, 1)
         row.addWidget(self.strength_label)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        layout.addLayout(row)
-        layout.addWidget(self.hint)
+        row.addWidget(self.hint, 1)
 
         self.switch.toggled.connect(self._switched)
         self.strength_slider.valueChanged.connect(self._moved)
@@ -128,6 +124,8 @@ class EnhanceControls(QWidget):
         self.strength_label.setText(f"{round(self._strength * 100)} %")
         self.strength_slider.setAccessibleDescription(self.strength_label.text())
         self.hint.setVisible(not self._available)
+        self.strength_slider.setVisible(self._available)
+        self.strength_label.setVisible(self._available)
         if self._available:
             self.switch.setToolTip(SWITCH_TIP)
         else:

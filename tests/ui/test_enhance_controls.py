@@ -42,6 +42,7 @@ def test_without_the_weights_it_is_off_disabled_and_says_how_to_get_them(make_pa
     enhance = panel.enhance_controls
     assert not enhance.switch.isEnabled() and not enhance.switch.isChecked()
     assert enhance.hint.isVisible() and INSTALL_HINT in enhance.hint.text()
+    assert not enhance.strength_slider.isVisible()  # the link takes its place: one row either way
     click(qtbot, enhance.switch)
     assert panel.apply_to(job).enhance is None
     panel.set_enhancer_available(False, "Face enhancement missing 1 file")
@@ -54,7 +55,7 @@ def test_installed_it_is_off_by_default_then_switch_and_strength_go_into_the_job
     panel = make_panel()
     enhance = panel.enhance_controls
     panel.set_enhancer_available(True)
-    assert enhance.switch.isEnabled() and not enhance.hint.isVisible()
+    assert enhance.switch.isEnabled() and not enhance.hint.isVisible() and enhance.strength_slider.isVisible()
     assert panel.apply_to(job) == job  # off by default: enhancing costs time on every frame
     assert not enhance.strength_slider.isEnabled()
     with qtbot.waitSignal(panel.changed, timeout=1000):
@@ -98,8 +99,11 @@ def test_a_project_shows_its_enhancement(make_panel, job):
 @pytest.mark.parametrize("size", [(1024, 640), (1366, 768)])
 def test_the_controls_panel_with_enhancement_fits_small_screens(make_panel, size):
     panel = make_panel()
+    panel.set_enhancer_available(True)
+    installed = panel.minimumSizeHint().height()
     panel.set_enhancer_available(False)
-    assert panel.minimumSizeHint().height() <= size[1] - 120  # menu, toolbar, status bar and dock title
+    assert panel.minimumSizeHint().height() == installed  # the install link does not add a row
+    assert installed <= size[1] - 120  # menu, toolbar, status bar and dock title
 
 
 # ---- in the studio ------------------------------------------------------------------------------
