@@ -103,9 +103,9 @@ def measure(name: str, frames: np.ndarray, start_box: np.ndarray, engine: Engine
     smooth = smooth_transforms(raw)
     masks = np.stack([face_mask(paste_transform(t, size, ENHANCED_SIZE), ENHANCED_SIZE) == 1 for t in smooth])
     started = time.perf_counter()
-    enhanced_smooth = enhance_frames(frames, smooth, restorer, batch_size=batch)
+    enhanced_smooth = enhance_frames(frames, smooth, restorer, batch_size=batch, device=device)
     seconds = time.perf_counter() - started
-    enhanced_raw = enhance_frames(frames, raw, restorer, batch_size=batch)
+    enhanced_raw = enhance_frames(frames, raw, restorer, batch_size=batch, device=device)
     plain = np.stack([upscale(f, ENHANCED_SIZE) for f in frames])
     result = {
         "frames": int(frames.shape[0]), "frame_size": int(size),
