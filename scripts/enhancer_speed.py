@@ -70,7 +70,7 @@ def time_enhancer(net: torch.nn.Module, dtype: torch.dtype, frames: np.ndarray, 
         enhance_frames(frames[:batch], transforms[:batch], restorer, batch_size=batch)  # warm-up
         sync(device)
         started = time.perf_counter()
-        out = enhance_frames(frames, transforms, restorer, batch_size=batch)
+        out = enhance_frames(frames, transforms, restorer, batch_size=batch, device=device)
         sync(device)
         stage = (time.perf_counter() - started) / len(frames)
         faces = torch.from_numpy(np.stack([warp_face(frames[i], transforms[i]) for i in range(batch)]))

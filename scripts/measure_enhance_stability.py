@@ -16,7 +16,7 @@ For each: the 5 alignment points (the template mapped back into the frame by eac
 frame to frame, with the raw per-frame transforms and with the smoothed ones: ``step`` is their mean
 displacement between consecutive frames, ``jerk`` the mean second difference (what is left of it once
 smooth motion is taken out: the shimmer). Then the face region's mean absolute change between
-consecutive frames (8-bit levels, inside the full-strength mask of every frame) for the clip
+consecutive frames (8-bit levels, inside the full-strength mask of both frames of a pair) for the clip
 upscaled to 512² without enhancement, enhanced with raw transforms, and enhanced with smoothed ones.
 """
 
@@ -83,10 +83,15 @@ def back_in_frame(transforms: np.ndarray) -> np.ndarray:
                      for t in transforms])
 
 
-def region_change(frames: np.ndarray, region: np.ndarray) -> float:
-    """Mean absolute change (8-bit levels) between consecutive frames inside ``region``."""
-    diffs = np.abs(np.diff(frames.astype(np.int16), axis=0))[:, region]
-    return float(diffs.mean())
+def region_change(frames: np.ndarray, masks: np.ndarray) -> float:
+    """Mean absolute change (8-bit levels) between consecutive frames, over the pixels inside the face
+    mask of both frames of each pair."""
+    total, count = 0.0, 0
+    for t in range(len(frames) - 1):
+        both = masks[t] & masks[t + 1]
+        diff = np.abs(frames[t + 1].astype(np.int16) - frames[t].astype(np.int16))[both]
+        total, count = total + float(diff.sum()), count + diff.size
+    return total / max(1, count)
 
 
 def measure(name: str, frames: np.ndarray, start_box: np.ndarray, engine: Engine, device: torch.device,
@@ -96,23 +101,21 @@ def measure(name: str, frames: np.ndarray, start_box: np.ndarray, engine: Engine
     points = five_points(landmarks)
     raw = alignment_transforms(points)
     smooth = smooth_transforms(raw)
-    region = np.ones((ENHANCED_SIZE, ENHANCED_SIZE), bool)
-    for transform in smooth:
-        region &= face_mask(paste_transform(transform, size, ENHANCED_SIZE), ENHANCED_SIZE) == 1
+    masks = np.stack([face_mask(paste_transform(t, size, ENHANCED_SIZE), ENHANCED_SIZE) == 1 for t in smooth])
     started = time.perf_counter()
-    enhanced_smooth = enhance_frames(frames, smooth, restorer, batch_size=batch)
+    enhanced_smooth = enhance_frames(frames, smooth, restorer, batch_size=batch, device=device)
     seconds = time.perf_counter() - started
-    enhanced_raw = enhance_frames(frames, raw, restorer, batch_size=batch)
+    enhanced_raw = enhance_frames(frames, raw, restorer, batch_size=batch, device=device)
     plain = np.stack([upscale(f, ENHANCED_SIZE) for f in frames])
     result = {
         "frames": int(frames.shape[0]), "frame_size": int(size),
         "landmarks_5": point_motion(points),
         "alignment_raw": point_motion(back_in_frame(raw)),
         "alignment_smoothed": point_motion(back_in_frame(smooth)),
-        "face_region_share": float(region.mean()),
-        "change_without_enhancer": region_change(plain, region),
-        "change_enhanced_raw_transforms": region_change(enhanced_raw, region),
-        "change_enhanced_smoothed": region_change(enhanced_smooth, region),
+        "face_region_share": float(masks.mean()),
+        "change_without_enhancer": region_change(plain, masks),
+        "change_enhanced_raw_transforms": region_change(enhanced_raw, masks),
+        "change_enhanced_smoothed": region_change(enhanced_smooth, masks),
         "enhance_seconds_per_frame": seconds / frames.shape[0],
     }
     print(f"{name}: {json.dumps(result, indent=1)}", flush=True)
@@ -130,6 +133,7 @@ def main() -> int:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--enhancer", choices=("folder", "published-random"), default="folder",
                         help="the folder's enhancer weights, or the published width with random weights")
+    parser.add_argument("--clips", default="generated,moved", help="which clips to measure (default both)")
     parser.add_argument("--json", type=Path, help="also write the numbers here")
     args = parser.parse_args()
 
@@ -161,10 +165,13 @@ def main() -> int:
         "enhancer_dtype": str(dtype).replace("torch.", ""), "resolution": args.resolution,
         "portrait": args.portrait.name, "models": str(args.models),
     }
+    clips = args.clips.split(",")
     with torch.inference_mode():
-        report["generated"] = measure("generated", generated.frames, start, engine, device, restorer, batch)
-        report["moved"] = measure("moved", moved_clip(still, generated.num_frames), start, engine, device,
-                                  restorer, batch)
+        if "generated" in clips:
+            report["generated"] = measure("generated", generated.frames, start, engine, device, restorer, batch)
+        if "moved" in clips:
+            report["moved"] = measure("moved", moved_clip(still, generated.num_frames), start, engine, device,
+                                      restorer, batch)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return 0

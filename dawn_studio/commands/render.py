@@ -15,7 +15,7 @@ from ..engine.events import ProgressEvent, format_duration
 from ..engine.job import QUALITY_STEPS, Job, JobError
 from ..engine.presets import PRESETS
 from ..modelstore import ModelStore, ModelStoreError
-from ..modelstore.contents import require_video
+from ..modelstore.contents import ENHANCE_FEATURE, enhancer_readiness, require_video
 from ..progress import Cancelled
 from ..stages.export import FORMAT_SUFFIX, ExportError, check_destination
 from ..stages.motion import MotionControls, MotionError
@@ -332,6 +332,11 @@ def _render(job: Job, args: argparse.Namespace) -> int:
     try:
         store = ModelStore(args.models, reason="given with --models") if args.models else ModelStore.locate()
         require_video(store, job.resolution)
+        if job.enhance:
+            ready, missing = enhancer_readiness(store)
+            if not ready:
+                raise ModelStoreError(f"Face enhancement needs the GFPGAN v1.4 weights: {missing}. Get them with "
+                                      f"`dawn-studio models download {ENHANCE_FEATURE}`, or render without --enhance")
     except ModelStoreError as exc:
         log.info("the model folder cannot generate", exc_info=True)
         print(f"Error: {exc}", file=err)

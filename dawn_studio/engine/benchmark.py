@@ -593,7 +593,8 @@ def _enhance(report: BenchReport, rec: _Recorder, enhancer: torch.nn.Module, cro
 
     note = f"GFPGAN at 512², batches of {batch}, {precision_name(dtype)}, paste at {ENHANCED_SIZE}²"
     with rec.stage(report.stages, "enhance", frames, note):
-        enhanced = enhance_frames(crops, transforms, restorer, out_size=ENHANCED_SIZE, batch_size=batch)
+        enhanced = enhance_frames(crops, transforms, restorer, out_size=ENHANCED_SIZE, batch_size=batch,
+                                  device=device)
     if dtype != torch.float32:
         faces = torch.from_numpy(np.stack([warp_face(crops[i], transforms[i]) for i in range(min(batch, frames))]))
         x = faces.permute(0, 3, 1, 2).float() / 127.5 - 1

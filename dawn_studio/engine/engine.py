@@ -377,7 +377,7 @@ class Engine:
 
             with torch.inference_mode():
                 return enhance_frames(frames, transforms, restorer, out_size=ENHANCED_SIZE,
-                                      batch_size=ENHANCE_BATCH.get(device.kind, 2), cancel=cancel,
+                                      batch_size=ENHANCE_BATCH.get(device.kind, 2), cancel=cancel, device=torch_device,
                                       progress=lambda done, total: tracker.update(
                                           "enhance", done, total, detail=f"frame {done}/{total}"))
 

@@ -194,14 +194,14 @@ def warp_face(frame: np.ndarray, transform: np.ndarray) -> np.ndarray:
                           flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=BORDER_RGB)
 
 
-def restore_faces(faces: np.ndarray, restorer: Restorer) -> np.ndarray:
+def restore_faces(faces: np.ndarray, restorer: Restorer, device: torch.device | str = "cpu") -> np.ndarray:
     """``(B, 512, 512, 3)`` uint8 aligned faces → restored uint8 faces (clamped and rounded like the
-    reference's ``tensor2img``)."""
-    x = torch.from_numpy(np.ascontiguousarray(faces)).permute(0, 3, 1, 2).to(torch.float32) / 127.5 - 1.0
+    reference's ``tensor2img``). The conversions run on ``device``, so only uint8 pixels cross to a GPU."""
     with torch.inference_mode():
-        y = restorer(x)
-    y = y.detach().to("cpu", torch.float32).clamp(-1.0, 1.0)
-    return ((y + 1.0) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
+        x = torch.from_numpy(np.ascontiguousarray(faces)).to(device).permute(0, 3, 1, 2).to(torch.float32)
+        y = restorer(x / 127.5 - 1.0).detach().to(torch.float32).clamp(-1.0, 1.0)
+        pixels = ((y + 1.0) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).contiguous()
+    return pixels.cpu().numpy()
 
 
 def paste_transform(transform: np.ndarray, frame_size: int, out_size: int) -> np.ndarray:
@@ -240,25 +240,32 @@ def upscale(frame: np.ndarray, out_size: int) -> np.ndarray:
 
 
 def paste_face(frame: np.ndarray, restored: np.ndarray, transform: np.ndarray, out_size: int) -> np.ndarray:
-    """One enhanced frame (out_size², uint8): the restored face warped back over the upscaled frame."""
-    base = upscale(frame, out_size)
+    """One enhanced frame (out_size², uint8): the restored face warped back over the upscaled frame.
+    Only the mask's bounding box is warped and blended (OpenCV, rounded); the rest is the upscaled frame."""
+    out = upscale(frame, out_size)
     inverse = paste_transform(transform, frame.shape[0], out_size)
-    face = cv2.warpAffine(np.ascontiguousarray(restored), inverse, (out_size, out_size), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    mask = face_mask(inverse, out_size)[..., None]
-    inside = mask[..., 0] > 0
-    out = base.copy()
-    blended = base.astype(np.float32) + mask * (face.astype(np.float32) - base.astype(np.float32))
-    out[inside] = np.clip(np.rint(blended[inside]), 0, 255).astype(np.uint8)
+    mask = face_mask(inverse, out_size)
+    rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return out
+    y0, y1, x0, x1 = rows[0], rows[-1] + 1, columns[0], columns[-1] + 1
+    shifted = inverse.copy()
+    shifted[:, 2] -= (x0, y0)
+    face = cv2.warpAffine(np.ascontiguousarray(restored), shifted, (int(x1 - x0), int(y1 - y0)),
+                          flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    weights = np.ascontiguousarray(mask[y0:y1, x0:x1])
+    region = np.ascontiguousarray(out[y0:y1, x0:x1])
+    out[y0:y1, x0:x1] = cv2.blendLinear(face, region, weights, 1.0 - weights)
     return out
 
 
 def enhance_frames(frames: np.ndarray, transforms: np.ndarray, restorer: Restorer, *,
                    out_size: int = ENHANCED_SIZE, batch_size: int = 4, progress: StepCallback | None = None,
-                   cancel: CancelToken | None = None) -> np.ndarray:
+                   cancel: CancelToken | None = None, device: torch.device | str = "cpu") -> np.ndarray:
     """Fully restored frames ``(T, out_size, out_size, 3)`` uint8 of ``frames`` ``(T, S, S, 3)`` RGB,
     restored ``batch_size`` faces at a time; ``progress(frames done, total)`` and cancellation after
-    every batch. :func:`with_strength` mixes them with the frames for a strength below 1."""
+    every batch; ``device`` is where the restorer's input is made (the restorer's own device). :func:`with_strength`
+    mixes them with the frames for a strength below 1."""
     total = int(frames.shape[0])
     if len(transforms) != total:
         raise ValueError(f"{len(transforms)} transforms for {total} frames")
@@ -270,7 +277,7 @@ def enhance_frames(frames: np.ndarray, transforms: np.ndarray, restorer: Restore
         check_cancel(cancel)
         stop = min(total, start + max(1, batch_size))
         aligned = np.stack([warp_face(frames[i], transforms[i]) for i in range(start, stop)])
-        restored = restore_faces(aligned, restorer)
+        restored = restore_faces(aligned, restorer, device)
         for offset, index in enumerate(range(start, stop)):
             out[index] = paste_face(frames[index], restored[offset], transforms[index], out_size)
         report(progress, stop, total)
@@ -288,7 +295,5 @@ def with_strength(frames: np.ndarray, restored: np.ndarray, strength: float) -> 
     size = restored.shape[1]
     out = np.empty_like(restored)
     for index, (frame, full) in enumerate(zip(frames, restored, strict=True)):
-        base = upscale(frame, size)
-        mixed = base.astype(np.float32) + np.float32(strength) * (full.astype(np.float32) - base.astype(np.float32))
-        out[index] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+        out[index] = cv2.addWeighted(full, strength, upscale(frame, size), 1.0 - strength, 0.0)
     return out

@@ -12,6 +12,7 @@ from dawn_studio.engine.job import Job
 from dawn_studio.engine.models import ModelLoadError
 from dawn_studio.progress import Cancelled, CancelToken
 from dawn_studio.stages.enhance import upscale
+from dawn_studio.stages.motion import MotionControls
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +73,7 @@ def test_cancel_during_enhancement(engine, portrait_path, speech_2s):
 
     engine.cache.clear()
     with pytest.raises(Cancelled):
-        engine.run(job_for(portrait_path, speech_2s, enhance=0.8, motion=engine_module.MotionControls(seed=3)),
+        engine.run(job_for(portrait_path, speech_2s, enhance=0.8, motion=MotionControls(seed=3)),
                    on_event, token, previews=False)
 
 

@@ -113,3 +113,20 @@ def test_enhance_flag_values(tmp_path):
     project = job_of("--enhance", "0.5").save(tmp_path / "p.dawn")
     assert job_of("--project", str(project)).enhance == 0.5
     assert job_of("--project", str(project), "--no-enhance").enhance is None
+
+
+def test_enhance_without_its_weights_says_what_to_get(tiny_store, speech_2s, portrait_path, tmp_path):
+    import os
+
+    folder = tmp_path / "no-enhancer"
+    folder.mkdir()
+    for entry in tiny_store.iterdir():
+        if entry.name != "gfpgan":
+            os.symlink(entry, folder / entry.name)
+    started = time.monotonic()
+    result = render("--portrait", portrait_path, "--audio", speech_2s, "-o", tmp_path / "a.mp4", "--models", folder,
+                    "--enhance")
+    assert result.returncode == 3, result.stderr
+    assert "GFPGAN v1.4" in result.stderr and "models download enhance" in result.stderr
+    assert "Loading" not in result.stderr and not (tmp_path / "a.mp4").exists()
+    assert time.monotonic() - started < 60
