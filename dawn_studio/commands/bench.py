@@ -55,6 +55,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--memory-cap", type=float, metavar="GIB",
                         help="run under this memory cap, e.g. 24 to check a clip fits a 24 GB GPU (CUDA: "
                         "allocator fraction; CPU: data-segment limit of the process)")
+    parser.add_argument("--enhance", action="store_true",
+                        help="also time the face enhancer (GFPGAN v1.4, batched, half precision on GPUs) on every "
+                        "frame, and its deviation from float32 (with --models: the folder's enhancer weights)")
     parser.add_argument("--seed", type=int, default=1234, help="seed of the random inputs and weights")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the measurements as JSON")
     parser.add_argument("--quiet", "-q", action="store_true", help="only the summary table")
@@ -70,6 +73,7 @@ def settings_from_args(args: argparse.Namespace) -> BenchSettings:
         precision=args.precision, weights=weights, models=args.models, portrait=args.portrait, audio=args.audio,
         baseline=args.baseline, baseline_steps=args.baseline_steps, baseline_frames=args.baseline_frames,
         compare_float32=args.compare_float32, seed=args.seed, memory_cap_gib=args.memory_cap,
+        enhance=args.enhance,
     )
 
 
@@ -104,6 +108,9 @@ def summary(report: BenchReport) -> str:
         line += (f"; reference path {report.generation_seconds(report.baseline):.2f} s "
                  f"(extrapolated), {speedups.get('generation', 0):.2f}× faster")
     lines.append(line)
+    if report.enhancer_deviation:
+        deviation = report.enhancer_deviation.items()
+        lines.append("face enhancer against float32: " + ", ".join(f"{k} {v:.4g}" for k, v in deviation))
     if report.precision_deviation:
         deviation = report.precision_deviation.items()
         lines.append("against float32: " + ", ".join(f"{k} {v:.4g}" for k, v in deviation))

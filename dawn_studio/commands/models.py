@@ -137,8 +137,8 @@ def explain_next_steps(store: ModelStore, missing: list[CatalogFile], out: TextI
     print(f"{len(missing)} file(s) missing ({size_text}). To get them:", file=out)
     print("  dawn-studio models download              # everything missing", file=out)
     status = store.status()
-    for feature in catalog.features:
-        if feature.files and not status.feature(feature.id).ready and feature.requires:
+    for feature in catalog.offered_features():
+        if not status.feature(feature.id).ready:
             print(f"  dawn-studio models download {feature.id:<13} # only what {feature.title} needs",
                   file=out)
     print("  dawn-studio models import PATH            # offline: a folder or zip copied from elsewhere",

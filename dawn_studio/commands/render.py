@@ -15,7 +15,7 @@ from ..engine.events import ProgressEvent, format_duration
 from ..engine.job import QUALITY_STEPS, Job, JobError
 from ..engine.presets import PRESETS
 from ..modelstore import ModelStore, ModelStoreError
-from ..modelstore.contents import require_video
+from ..modelstore.contents import ENHANCE_FEATURE, enhancer_readiness, require_video
 from ..progress import Cancelled
 from ..stages.export import FORMAT_SUFFIX, ExportError, check_destination
 from ..stages.motion import MotionControls, MotionError
@@ -81,6 +81,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="face-location weights (.pth state dict) instead of the shipped seed-1234 ones")
     model.add_argument("--device", metavar="DEV", help="auto (default), cpu, cuda, cuda:N or mps")
     model.add_argument("--models", type=Path, metavar="DIR", help="model folder (default: the model store)")
+    enhance = model.add_mutually_exclusive_group()
+    enhance.add_argument("--enhance", type=_strength, nargs="?", const=1.0, metavar="STRENGTH",
+                         help="restore the face after rendering (GFPGAN v1.4; needs its weights): STRENGTH from "
+                         "0 (off) to 1 (fully restored, the default when no value is given); the face crop "
+                         "is then 512×512")
+    enhance.add_argument("--no-enhance", dest="enhance", action="store_const", const=0.0,
+                         help="no face enhancement, even when --project asks for it")
 
     motion = parser.add_argument_group("motion (0 = none, 1 = as generated, up to 2)")
     motion.add_argument("--pose-strength", type=float, metavar="X", help="head movement overall")
@@ -96,6 +103,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     timing.add_argument("--trim-end", type=float, metavar="SEC", help="end of the speech to use")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     parser.set_defaults(func=run_render)
+
+
+def _strength(text: str) -> float:
+    """--enhance's value: a number (its range is the job's to check, with the job's message)."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"the strength must be a number from 0 to 1, got {text!r}") from None
 
 
 def build_job(args: argparse.Namespace) -> Job:
@@ -133,6 +148,8 @@ def build_job(args: argparse.Namespace) -> Job:
                         ("trim_start", args.trim_start), ("trim_end", args.trim_end)):
         if value is not None:
             changes[name] = value
+    if getattr(args, "enhance", None) is not None:
+        changes["enhance"] = args.enhance or None  # 0: off
     return job.with_changes(**changes)
 
 
@@ -315,6 +332,11 @@ def _render(job: Job, args: argparse.Namespace) -> int:
     try:
         store = ModelStore(args.models, reason="given with --models") if args.models else ModelStore.locate()
         require_video(store, job.resolution)
+        if job.enhance:
+            ready, missing = enhancer_readiness(store)
+            if not ready:
+                raise ModelStoreError(f"Face enhancement needs the GFPGAN v1.4 weights: {missing}. Get them with "
+                                      f"`dawn-studio models download {ENHANCE_FEATURE}`, or render without --enhance")
     except ModelStoreError as exc:
         log.info("the model folder cannot generate", exc_info=True)
         print(f"Error: {exc}", file=err)

@@ -89,6 +89,9 @@ class BenchSettings:
     #: Cap the process's memory (GiB) to check a clip fits a smaller device: CUDA through the caching
     #: allocator's per-process fraction, CPU through the data-segment limit (RLIMIT_DATA).
     memory_cap_gib: float | None = None
+    #: Also time the face enhancer (GFPGAN) on every frame, as the engine runs it (batched, half precision
+    #: on GPUs), and its deviation from float32.
+    enhance: bool = False
 
     def __post_init__(self) -> None:
         if self.resolution not in (128, 256):
@@ -140,6 +143,8 @@ class BenchReport:
     diffusion_step_seconds: list[float] = field(default_factory=list)
     baseline: list[StageTiming] = field(default_factory=list)
     precision_deviation: dict[str, float] | None = None
+    #: The face enhancer in its engine precision against float32 on the same faces (None when float32).
+    enhancer_deviation: dict[str, float] | None = None
     #: The crop frames (T, S, S, 3) uint8 the measured run made (not part of the JSON).
     frames: np.ndarray | None = None
     #: Whether diffusion and rendering ran with freed memory kept in the heap (dawn_studio.heap).
@@ -189,6 +194,7 @@ class BenchReport:
             } if self.baseline else None,
             "speedup": self.speedups(),
             "precision_deviation": self.precision_deviation,
+            "enhancer_deviation": self.enhancer_deviation,
         }
 
 
@@ -424,6 +430,7 @@ def _measure(settings: BenchSettings, compute: ComputeDevice, cap: int | None,
 
     with rec.stage(report.stages, "load", 0, f"{settings.weights} weights"):
         nets = _load_networks(settings, device)
+        enhancer = _load_enhancer(settings, nets, compute) if settings.enhance else None
     model = nets.video
     size = model.config.image_size
     rng = torch.Generator().manual_seed(settings.seed)
@@ -517,6 +524,8 @@ def _measure(settings: BenchSettings, compute: ComputeDevice, cap: int | None,
         with rec.stage(report.stages, "render", frames, "LFG, portrait encoded once, chunked frames, uint8"):
             crops = render_frames(generator, image, flows,
                                   observe=keep_float_frames if settings.compare_float32 else None)
+    if enhancer is not None:
+        crops = _enhance(report, rec, enhancer, crops, nets, face, compute, log)
     report.frames = crops
 
     with rec.stage(report.stages, "compose", frames, "paste-back + H.264 encode"):
@@ -534,6 +543,72 @@ def _measure(settings: BenchSettings, compute: ComputeDevice, cap: int | None,
     if settings.baseline:
         _run_baseline(report.settings, report, image, conditioning.image_cond, conditioning.cond, flows, log)
     return report
+
+
+def _load_enhancer(settings: BenchSettings, nets: _Networks, compute: ComputeDevice) -> torch.nn.Module:
+    """The face enhancer in the engine's precision for the device: from the model folder, or built at the
+    published (or tiny) width with random weights."""
+    from ..networks import gfpgan
+    from .models import ENHANCER_DTYPES
+
+    device, dtype = torch.device(compute.torch_device), ENHANCER_DTYPES.get(compute.kind, torch.float32)
+    if nets.engine is not None:
+        return nets.engine.models.enhancer(device, dtype)
+    torch.manual_seed(settings.seed)
+    config = gfpgan.TINY if settings.weights == "tiny" else gfpgan.GFPGAN_V1_4
+    return gfpgan.GFPGANv1Clean.from_config(config).eval().to(device=device, dtype=dtype)
+
+
+def _enhance(report: BenchReport, rec: _Recorder, enhancer: torch.nn.Module, crops: np.ndarray, nets: _Networks,
+             face: Any, compute: ComputeDevice, log: Callable[[str], None]) -> np.ndarray:
+    """Time the enhancement of every frame as the engine runs it: the face followed by the landmark
+    regressor where a portrait was analysed, else a fixed face-sized alignment (the restoration costs the
+    same whatever the face), then the batched restoration and paste at 512²."""
+    from ..stages.enhance import (
+        ENHANCED_SIZE,
+        FFHQ_TEMPLATE_512,
+        align_frames,
+        alignment_transforms,
+        box_in_frame,
+        enhance_frames,
+        warp_face,
+    )
+    from .engine import ENHANCE_BATCH
+
+    device = torch.device(compute.torch_device)
+    dtype = next(enhancer.parameters()).dtype
+    frames, size = int(crops.shape[0]), int(crops.shape[1])
+    batch = ENHANCE_BATCH.get(compute.kind, 2)
+    if nets.portrait is not None and face is not None:
+        with rec.stage(report.stages, "align", frames, "landmarks tracked (3DDFA, 2 passes) + smoothing"):
+            transforms = align_frames(nets.portrait, crops, box_in_frame(face.box, face.crop.box, size))
+    else:
+        # the template shrunk into the crop the way a face fills a face crop (eye distance ≈ 0.23 · side)
+        scale, shift = 0.23 * size / 512, np.array([0.27, 0.16]) * size
+        points = FFHQ_TEMPLATE_512 * scale + shift
+        transforms = np.repeat(alignment_transforms(points[None].astype(np.float32)), frames, axis=0)
+
+    def restorer(x: torch.Tensor) -> torch.Tensor:
+        return enhancer(x.to(device, dtype))
+
+    note = f"GFPGAN at 512², batches of {batch}, {precision_name(dtype)}, paste at {ENHANCED_SIZE}²"
+    with rec.stage(report.stages, "enhance", frames, note):
+        enhanced = enhance_frames(crops, transforms, restorer, out_size=ENHANCED_SIZE, batch_size=batch,
+                                  device=device)
+    if dtype != torch.float32:
+        faces = torch.from_numpy(np.stack([warp_face(crops[i], transforms[i]) for i in range(min(batch, frames))]))
+        x = faces.permute(0, 3, 1, 2).float() / 127.5 - 1
+        with torch.inference_mode():
+            half = enhancer(x.to(device, dtype)).float().clamp(-1, 1)
+            exact = enhancer.float()(x.to(device)).clamp(-1, 1)
+            enhancer.to(dtype)
+        error = (half - exact).abs() * 127.5  # in 8-bit levels
+        report.enhancer_deviation = {
+            "faces": float(x.shape[0]), "max_abs_levels": float(error.max()), "mean_abs_levels": float(error.mean()),
+            "psnr_db": psnr((half.cpu() + 1) / 2, (exact.cpu() + 1) / 2),
+        }
+        log("  enhancer against float32: " + ", ".join(f"{k} {v:.4g}" for k, v in report.enhancer_deviation.items()))
+    return enhanced
 
 
 def _bench_job(settings: BenchSettings) -> Job | None:

@@ -10,7 +10,7 @@ import hashlib
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -39,10 +39,15 @@ def file_digest(path: str | os.PathLike[str]) -> str:
 
 
 class ResultCache:
-    """A small thread-safe LRU of stage results with hit/miss counters per stage."""
+    """A small thread-safe LRU of stage results with hit/miss counters per stage.
 
-    def __init__(self, max_entries: int = 32) -> None:
+    ``stage_limits`` caps the entries of single stages whose results are large (rendered clips):
+    their least recently used entries go first, the other stages' entries stay.
+    """
+
+    def __init__(self, max_entries: int = 32, stage_limits: Mapping[str, int] | None = None) -> None:
         self.max_entries = max_entries
+        self.stage_limits = dict(stage_limits or {})
         self._items: OrderedDict[tuple[str, Hashable], Any] = OrderedDict()
         self._lock = threading.Lock()
         self.hits: dict[str, int] = {}
@@ -61,6 +66,11 @@ class ResultCache:
             self.misses[stage] = self.misses.get(stage, 0) + 1
             self._items[full_key] = value
             self._items.move_to_end(full_key)
+            limit = self.stage_limits.get(stage)
+            if limit is not None:
+                same = [k for k in self._items if k[0] == stage]
+                for old in same[:max(0, len(same) - limit)]:
+                    del self._items[old]
             while len(self._items) > self.max_entries:
                 self._items.popitem(last=False)
         return value, False

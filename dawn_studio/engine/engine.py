@@ -6,6 +6,7 @@ Used by the GUI (from a worker thread) and by ``dawn-studio render``. Nothing he
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
 import tempfile
@@ -20,11 +21,12 @@ import torch
 from .. import heap
 from ..device import ComputeDevice, resolve_device
 from ..frame_rate import FPS
-from ..networks.a2v import DDIMStep, NoiseSource
+from ..networks.a2v import DDIMStep, FlowDiffusion, NoiseSource
 from ..progress import Cancelled, CancelToken, HandOverObserver, StepCallback, check_cancel
 from ..stages.audio import AudioWarning, DecodeOptions, SpeechInput, decode_audio, load_speech, probe_audio
 from ..stages.audio import extract_speech_features as hubert_features
 from ..stages.audio.speech_features import normalisation_stats, normalise
+from ..stages.enhance import ENHANCED_SIZE, EnhanceError, align_frames, box_in_frame, enhance_frames, with_strength
 from ..stages.export import ExportSettings, check_destination, export_video
 from ..stages.motion import MotionSequences, PortraitState, apply_controls, generate_raw_motion
 from ..stages.portrait import (
@@ -39,9 +41,9 @@ from ..stages.portrait import (
 from .cache import ResultCache, file_digest
 from .draws import DrawsError, RecordedDraws
 from .events import ProgressEvent, ProgressTracker
-from .job import Job
+from .job import Job, OutputSettings
 from .memory import check_fits
-from .models import ModelCache, autocast, resolve_precision
+from .models import ENHANCER_DTYPES, ModelCache, autocast, resolve_precision
 from .pipeline import VideoInputs, condition, sample_flows
 from .presets import PipelineBehaviour, behaviour
 from .render import render_frames
@@ -51,7 +53,9 @@ log = logging.getLogger(__name__)
 EventSink = Callable[[ProgressEvent], None]
 #: The full-photo preview clip is scaled to this longer side: quick to encode, sharp enough on screen.
 PREVIEW_MAX_SIDE = 1280
-PIPELINE = ["load", "portrait", "speech", "motion", "diffusion", "render", "compose"]
+PIPELINE = ["load", "portrait", "speech", "motion", "diffusion", "render", "enhance", "compose"]
+#: Faces restored per network call, by device kind (GPUs are only busy with a batch).
+ENHANCE_BATCH = {"cpu": 2, "cuda": 8, "mps": 4}
 
 
 class EngineError(RuntimeError):
@@ -75,7 +79,8 @@ class SpeechClip:
 
 @dataclass
 class GenerationResult:
-    """Everything the preview and the export need, kept in memory (frames are the face crops)."""
+    """Everything the preview and the export need, kept in memory (frames are the face crops, at the
+    model's resolution, or at :data:`~dawn_studio.stages.enhance.ENHANCED_SIZE` when enhanced)."""
 
     job: Job
     frames: np.ndarray  # (T, S, S, 3) uint8 RGB
@@ -115,7 +120,9 @@ class Engine:
 
     def __init__(self, models_root: Path, *, cache_entries: int = 24) -> None:
         self.models = ModelCache(models_root)
-        self.cache = ResultCache(cache_entries)
+        # The rendered clip and its restored faces are large: only the last of each is kept, enough
+        # for changing only the enhancement strength to neither generate nor restore again.
+        self.cache = ResultCache(cache_entries, stage_limits={"render": 1, "enhance": 1})
 
     # ---- single stages (also used by the UI directly, e.g. the portrait panel) -------------
     def analyse(self, portrait_path: str | Path, resolution: int, framing: str,
@@ -223,7 +230,9 @@ class Engine:
         device = resolve_device(job.device)
         estimate_fits(job, device)
         torch_device = torch.device(device.torch_device)
-        tracker = ProgressTracker(PIPELINE if previews else PIPELINE[:-1], on_event)
+        enhancing = bool(job.enhance)  # None or 0: off
+        stages = [s for s in PIPELINE if (previews or s != "compose") and (enhancing or s != "enhance")]
+        tracker = ProgressTracker(stages, on_event)
         timings: dict[str, float] = {}
         started = time.perf_counter()
 
@@ -234,6 +243,8 @@ class Engine:
 
         t = time.perf_counter()
         model = self.models.video(job.resolution, torch_device, job.face_loc_weights)
+        if enhancing:  # a missing enhancer is said before the long work, not after it
+            self.models.enhancer(torch_device, ENHANCER_DTYPES.get(device.kind, torch.float32))
         tracker.update("load", 1, 1)
         t = lap("load", t)
         check_cancel(cancel)
@@ -269,6 +280,42 @@ class Engine:
         t = lap("motion", t)
         check_cancel(cancel)
 
+        video_key = self._video_key(job, device, motion, frames, initial)
+
+        def generate() -> np.ndarray:
+            return self._generate(job, model, portrait, initial, clip, motion, frames, rules, device, draws,
+                                  tracker, cancel, keep_freed, observe, lap)
+
+        if draws is not None or observe is not None:
+            frames_rgb, cached = generate(), False
+        else:
+            frames_rgb, cached = self.cache.get_or_compute("render", video_key, generate)
+        if cached:
+            tracker.update("diffusion", 1, 1, cached=True)
+            tracker.update("render", 1, 1, cached=True)
+        t = time.perf_counter()  # _generate timed diffusion and rendering itself
+        if observe is not None:
+            observe("frames_rgb", frames_rgb)
+        if enhancing:
+            frames_rgb = self._enhance(job, frames_rgb, video_key, initial.face, device, tracker, cancel)
+            t = lap("enhance", t)
+        result = GenerationResult(job, frames_rgb, portrait, initial.face, motion, clip.track, clip.track_rate,
+                                  timings=timings, warnings=tuple(w.message for w in clip.warnings))
+        if previews:
+            result.preview_dir = self._write_previews(result, tracker, cancel)
+            lap("compose", t)
+        timings["total"] = time.perf_counter() - started
+        log.info("generated %d frames at %d px in %.1f s (%s)", result.num_frames, job.resolution,
+                 timings["total"], ", ".join(f"{k} {v:.2f}s" for k, v in timings.items()))
+        return result
+
+    def _generate(self, job: Job, model: FlowDiffusion, portrait: Portrait, initial: InitialState, clip: SpeechClip,
+                  motion: MotionSequences, frames: int, rules: PipelineBehaviour, device: ComputeDevice,
+                  draws: RecordedDraws | None, tracker: ProgressTracker, cancel: CancelToken | None,
+                  keep_freed: bool, observe: HandOverObserver | None, lap: Callable[[str, float], float]) -> np.ndarray:
+        """Diffusion and rendering: the clip's frames (T, S, S, 3) uint8 RGB."""
+        torch_device = torch.device(device.torch_device)
+        t = time.perf_counter()
         image = torch.from_numpy(portrait_tensor(portrait.rgb, initial.face.crop)).to(torch_device)
         inputs = VideoInputs(image, clip.features[:frames], motion.pose[:frames], motion.blink[:frames],
                              initial.init_pose, initial.init_eye_bbox)
@@ -293,18 +340,52 @@ class Engine:
             t = lap("diffusion", t)
             frames_rgb = render_frames(model.generator, image, flows, progress=tracker.step_callback("render"),
                                        cancel=cancel, observe=observe)
-        t = lap("render", t)
-        if observe is not None:
-            observe("frames_rgb", frames_rgb)
-        result = GenerationResult(job, frames_rgb, portrait, initial.face, motion, clip.track, clip.track_rate,
-                                  timings=timings, warnings=tuple(w.message for w in clip.warnings))
-        if previews:
-            result.preview_dir = self._write_previews(result, tracker, cancel)
-            lap("compose", t)
-        timings["total"] = time.perf_counter() - started
-        log.info("generated %d frames at %d px in %.1f s (%s)", result.num_frames, job.resolution,
-                 timings["total"], ", ".join(f"{k} {v:.2f}s" for k, v in timings.items()))
-        return result
+        lap("render", t)
+        return frames_rgb
+
+    def _video_key(self, job: Job, device: ComputeDevice, motion: MotionSequences, frames: int,
+                   initial: InitialState) -> tuple:
+        """Everything the rendered frames depend on: the whole job but its enhancement and output, the
+        inputs' contents, the motion actually used (edited curves included) and the loaded model."""
+        digest = hashlib.sha256()
+        for array in (motion.pose[:frames], motion.blink[:frames], initial.init_pose, initial.init_eye_bbox):
+            digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
+        face_loc = None if job.face_loc_weights is None else file_digest(job.face_loc_weights)
+        settings = job.with_changes(enhance=None, output=OutputSettings())
+        return (settings, file_digest(job.portrait), file_digest(job.audio), face_loc, digest.hexdigest(),
+                initial.face.crop, frames, device.torch_device, self.models.loads.get("video", 0))
+
+    def _enhance(self, job: Job, frames: np.ndarray, video_key: tuple, face: FaceResult, device: ComputeDevice,
+                 tracker: ProgressTracker, cancel: CancelToken | None) -> np.ndarray:
+        """The frames with the face restored at the job's strength (restored once per clip: a new strength
+        only mixes again)."""
+        torch_device = torch.device(device.torch_device)
+        dtype = ENHANCER_DTYPES.get(device.kind, torch.float32)
+
+        def restore() -> np.ndarray:
+            net = self.models.enhancer(torch_device, dtype)
+            landmark_models = self.models.portrait(torch_device)
+            tracker.update("enhance", 0, len(frames), detail="following the face")
+            try:
+                transforms = align_frames(landmark_models, frames, box_in_frame(face.box, face.crop.box,
+                                                                                 frames.shape[1]), cancel=cancel)
+            except EnhanceError as exc:
+                raise EngineError(str(exc)) from None
+
+            def restorer(x: torch.Tensor) -> torch.Tensor:
+                return net(x.to(torch_device, dtype))
+
+            with torch.inference_mode():
+                return enhance_frames(frames, transforms, restorer, out_size=ENHANCED_SIZE,
+                                      batch_size=ENHANCE_BATCH.get(device.kind, 2), cancel=cancel, device=torch_device,
+                                      progress=lambda done, total: tracker.update(
+                                          "enhance", done, total, detail=f"frame {done}/{total}"))
+
+        restored, cached = self.cache.get_or_compute("enhance", (video_key, dtype), restore)
+        if cached:
+            tracker.update("enhance", 1, 1, cached=True)
+        assert job.enhance is not None
+        return with_strength(frames, restored, job.enhance)
 
     def speech_key(self, job: Job, device: ComputeDevice) -> tuple:
         return (file_digest(job.audio), job.trim_start, job.trim_end, device.torch_device,

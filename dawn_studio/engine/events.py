@@ -10,12 +10,12 @@ from dataclasses import dataclass
 # stages a run actually executes; cached stages are skipped and take no share).
 STAGE_WEIGHTS: dict[str, float] = {
     "load": 0.05, "portrait": 0.03, "speech": 0.07, "motion": 0.02,
-    "diffusion": 0.63, "render": 0.15, "compose": 0.05,
+    "diffusion": 0.63, "render": 0.15, "enhance": 0.10, "compose": 0.05,
 }
 STAGE_LABELS: dict[str, str] = {
     "load": "Loading models", "portrait": "Analysing the portrait", "speech": "Listening to the speech",
     "motion": "Planning head motion and blinks", "diffusion": "Generating motion (diffusion)",
-    "render": "Rendering frames", "compose": "Writing the preview",
+    "render": "Rendering frames", "enhance": "Enhancing the face", "compose": "Writing the preview",
 }
 
 

@@ -98,6 +98,7 @@ class Job:
     output: OutputSettings = field(default_factory=OutputSettings)
     preset: Preset = "studio"
     face_loc_weights: str | None = None
+    enhance: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "portrait", _path_text(self.portrait, "portrait"))
@@ -139,6 +140,11 @@ class Job:
             object.__setattr__(self, "face_loc_weights", _path_text(self.face_loc_weights, "face-location weights"))
             if not self.face_loc_weights:
                 raise JobError("The face-location weight file name is empty")
+        if self.enhance is not None:
+            if not _is_number(self.enhance) or not 0.0 <= self.enhance <= 1.0:
+                raise JobError(f"Face enhancement strength must be a number from 0 to 1 (or off), "
+                               f"got {self.enhance!r}")
+            object.__setattr__(self, "enhance", float(self.enhance))
 
     def with_changes(self, **changes: Any) -> Job:
         return replace(self, **changes)

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from ..loading.a2v import build_flow_diffusion
+from ..loading.checkpoint import CheckpointError
 from ..loading.lfg import load_generator
 from ..loading.model_folder import (
     HUBERT_FOLDER,
@@ -29,6 +30,7 @@ from ..loading.model_folder import (
 )
 from ..loading.pbnet import load_pbnet_pair
 from ..networks import a2v, lfg
+from ..networks.gfpgan import GFPGANv1Clean
 from ..networks.pbnet import PBNet
 from ..stages.audio import HubertEncoder, load_hubert
 from ..stages.portrait import PortraitModels, load_portrait_models
@@ -42,6 +44,9 @@ PRECISION_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float
 #: What "auto" means per device kind. float32 everywhere: bfloat16 on a CPU was measured slower
 #: and further from float32 (docs/performance.md); GPU half precision is not measured yet.
 AUTO_PRECISION = {"cpu": "float32", "cuda": "float32", "mps": "float32"}
+#: The face enhancer's precision per device kind: half on GPUs (measured against float32 in
+#: docs/performance.md), float32 on CPUs (no fast half-precision kernels there).
+ENHANCER_DTYPES = {"cpu": torch.float32, "cuda": torch.float16, "mps": torch.float16}
 
 
 def resolve_precision(precision: str, device_kind: str) -> torch.dtype:
@@ -159,8 +164,27 @@ class ModelCache:
         source = None if face_loc_weights is None else str(face_loc_weights)
         return self._get(("video", resolution, str(device), source), load)
 
+    def enhancer(self, device: torch.device, dtype: torch.dtype) -> GFPGANv1Clean:
+        """The face enhancer (GFPGAN v1.4) in ``dtype``; ModelLoadError naming what to install when
+        its weight file is not in the folder or is not usable."""
+        def load() -> GFPGANv1Clean:
+            from ..loading.enhancer import load_folder_enhancer
+            from ..loading.model_folder import enhancer_file
+
+            path = enhancer_file(self.root)
+            if not path.is_file():
+                raise ModelLoadError(f"Face enhancement needs the GFPGAN v1.4 weights ({path.name}), which are not "
+                                     f"installed in {self.root}: get them with Models ▸ Manage Models… or "
+                                     "`dawn-studio models`, or switch face enhancement off")
+            try:
+                net = load_folder_enhancer(self.root)
+            except CheckpointError as exc:
+                raise ModelLoadError(f"The face enhancer's weights cannot be used: {exc}") from exc
+            return net.to(device=device, dtype=dtype).eval()
+        return self._get(("enhancer", str(device), str(dtype)), load)
+
     def loaded(self) -> list[str]:
-        """The groups in memory now ('portrait', 'speech', 'motion', 'video')."""
+        """The groups in memory now ('portrait', 'speech', 'motion', 'video', 'enhancer')."""
         with self._lock:
             return sorted({key[0] for key in self._items})
 

@@ -17,10 +17,18 @@ from pathlib import Path
 import torch
 
 from ..loading.a2v import save_diffusion_checkpoint
+from ..loading.enhancer import save_enhancer_checkpoint
 from ..loading.lfg import save_lfg_checkpoint
-from ..loading.model_folder import DIFFUSION_FILES, HUBERT_FOLDER, LFG_FILES, PORTRAIT_FOLDER, declare_tiny_set
+from ..loading.model_folder import (
+    DIFFUSION_FILES,
+    ENHANCER_FILE,
+    HUBERT_FOLDER,
+    LFG_FILES,
+    PORTRAIT_FOLDER,
+    declare_tiny_set,
+)
 from ..loading.pbnet import save_pbnet_pair
-from ..networks import a2v, lfg
+from ..networks import a2v, gfpgan, lfg
 from ..networks.pbnet import TINY_BLINK, TINY_POSE, PBNet
 from ..stages.audio import TINY_HUBERT_CONFIG, build_hubert, save_hubert_folder
 from .models import tiny_architecture
@@ -65,5 +73,7 @@ def write_tiny_model_set(root: str | os.PathLike[str], face_models: str | os.Pat
         save_lfg_checkpoint(lfg.LatentFlowGenerator(architecture.lfg).eval(), root / LFG_FILES[resolution])
         diffusion = a2v.GaussianDiffusion(architecture.a2v.unet, architecture.a2v.diffusion)
         save_diffusion_checkpoint(diffusion, root / DIFFUSION_FILES[resolution])
+    # The face enhancer: reduced width, the published 512² input and file layout ("params_ema").
+    save_enhancer_checkpoint(gfpgan.GFPGANv1Clean.from_config(gfpgan.TINY).eval(), root / ENHANCER_FILE)
     declare_tiny_set(root)
     return root

@@ -18,6 +18,8 @@ PORTRAIT_FOLDER = "3ddfa"
 HUBERT_FOLDER = "hubert-large-ls960-ft"
 DIFFUSION_FILES = {128: "DAWN_128.pth", 256: "DAWN_256.pth"}
 LFG_FILES = {128: "LFG_128_1000ep.pth", 256: "LFG_256_400ep.pth"}
+#: The optional face enhancer (GFPGAN v1.4; the tiny set holds a reduced-width file of the same layout).
+ENHANCER_FILE = "gfpgan/GFPGANv1.4.pth"
 #: Optional file in the folder's root that selects reduced-width architectures (the tiny test set).
 ARCHITECTURE_FILE = "architecture.json"
 ArchitecturePreset = Literal["published", "tiny"]
@@ -59,3 +61,8 @@ def video_files(root: str | Path, resolution: int) -> tuple[Path, Path]:
     if resolution not in DIFFUSION_FILES:
         raise ModelFolderError(f"There is no DAWN model for {resolution}×{resolution}; choose 128 or 256")
     return Path(root) / DIFFUSION_FILES[resolution], Path(root) / LFG_FILES[resolution]
+
+
+def enhancer_file(root: str | Path) -> Path:
+    """Where the face enhancer's weight file lives in the folder."""
+    return Path(root) / ENHANCER_FILE

@@ -109,6 +109,12 @@ class Catalog:
         known = ", ".join(f.id for f in self.features)
         raise UnknownModelError(f"No feature called '{feature_id}'. Features: {known}.")
 
+    def offered_features(self) -> tuple[Feature, ...]:
+        """Features a person would download on their own (a video size, face enhancement): those that
+        need files and that no other feature requires (portrait analysis is only part of a video size)."""
+        required = {r for feature in self.features for r in feature.requires}
+        return tuple(f for f in self.features if f.files and f.id not in required)
+
     def files_of_feature(self, feature_id: str) -> tuple[CatalogFile, ...]:
         """All files a feature needs, its required features' files included, in catalog order."""
         wanted: set[str] = set()

@@ -35,13 +35,16 @@ class RemoteFile:
 
 
 class _RedirectsWithoutCredentials(urllib.request.HTTPRedirectHandler):
-    """Follow redirects, but never carry an Authorization header to another host."""
+    """Follow redirects, but never carry an Authorization header to another host; a HEAD stays a HEAD
+    (urllib turns it into a GET, which would start sending a release asset's whole body)."""
 
     def redirect_request(self, req, fp, code, msg, headers, newurl):
         new = super().redirect_request(req, fp, code, msg, headers, newurl)
         other_host = urllib.parse.urlsplit(newurl).netloc != urllib.parse.urlsplit(req.full_url).netloc
         if new is not None and other_host:
             new.remove_header("Authorization")
+        if new is not None and req.get_method() == "HEAD":
+            new.method = "HEAD"
         return new
 
 

@@ -141,11 +141,10 @@ class ModelManagerDialog(QDialog):
                                         "(resumes if interrupted)")
         self.download_button.clicked.connect(lambda: self.start_download(self.download_scope()))
         self.scope_combo = QComboBox()
-        self.scope_combo.setToolTip("Download everything, or only what one video size needs")
+        self.scope_combo.setToolTip("Download everything, or only what one video size or face enhancement needs")
         self.scope_combo.addItem("Everything missing", None)
-        for feature in self.store.catalog.features:
-            if feature.files and feature.requires:
-                self.scope_combo.addItem(f"Only what {feature.title} needs", feature.id)
+        for feature in self.store.catalog.offered_features():
+            self.scope_combo.addItem(f"Only what {feature.title} needs", feature.id)
         self.scope_combo.currentIndexChanged.connect(lambda _index: self.refresh())
         self.import_folder_button = QPushButton("Import Folder…")
         self.import_folder_button.setToolTip("Copy model files from a folder, e.g. a pretrain_models/ copy")

@@ -68,6 +68,26 @@ def test_bench_with_a_model_folder_times_portrait_analysis(tiny_store, portrait_
     assert any("portrait" in line for line in lines)
 
 
+def test_bench_times_the_face_enhancer_beside_the_other_stages(tiny_store, portrait_path, tmp_path, capsys):
+    from dawn_studio.commands.bench import summary
+
+    settings = BenchSettings(frames=4, steps=1, weights="store", models=tiny_store, portrait=portrait_path,
+                             enhance=True)
+    report = run_benchmark(settings)
+    names = [s.name for s in report.stages]
+    assert names == ["load", "portrait", "speech", "motion", "diffusion", "render", "align", "enhance", "compose"]
+    enhance = report.stage("enhance")
+    assert enhance is not None and enhance.frames == 4 and enhance.fps is not None
+    assert report.frames is not None and report.frames.shape == (4, 512, 512, 3)
+    assert report.enhancer_deviation is None, "float32 on a CPU: nothing to compare"
+    assert "enhance" in summary(report)
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--tiny", "--frames", "3", "--steps", "1", "--enhance", "--json", str(out)]) == 0
+    stages = json.loads(out.read_text())["stages"]
+    assert [s["name"] for s in stages] == [*STAGES[:-1], "enhance", "compose"]
+    _check_stage(stages[-2], 3)
+
+
 def test_bench_and_render_make_the_same_frames_for_the_same_job(tiny_store, portrait_path, speech_2s, tmp_path):
     """The benchmark measures the engine's own pipeline: with a job's inputs it makes the frames
     ``dawn-studio render`` makes, bit for bit."""

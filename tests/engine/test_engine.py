@@ -69,6 +69,7 @@ def test_cancel_mid_diffusion_leaves_no_output(engine, portrait_path, speech_2s,
     out = tmp_path / "clip.mp4"
     job = job_for(portrait_path, speech_2s, output=OutputSettings(path=str(out)))
     token = CancelToken()
+    engine.cache.clear()  # the frames of an earlier run of the same job would be reused
 
     def on_event(event):
         if event.stage == "diffusion" and event.step == 1:
@@ -110,6 +111,7 @@ def test_freed_memory_is_kept_only_when_it_fits_and_given_back_after(engine, por
     monkeypatch.setattr(heap, "keep_freed_memory", lambda keep: settings.append(keep) or True)
     monkeypatch.setattr(heap, "return_freed_memory", lambda: returned.append(True) or True)
     events = []
+    engine.cache.clear()  # generate afresh (the last clip's frames are cached)
     engine.run(job_for(portrait_path, speech_2s), events.append, previews=False)
     assert settings == ([True, False] if fits else [])
     assert returned == ([True] if fits else [])
@@ -120,6 +122,7 @@ def test_freed_memory_is_kept_only_when_it_fits_and_given_back_after(engine, por
         if event.stage == "diffusion" and event.step == 1:
             token.cancel()
 
+    engine.cache.clear()
     with pytest.raises(Cancelled):
         engine.run(job_for(portrait_path, speech_2s), cancel_in_diffusion, token, previews=False)
     assert settings == ([True, False] if fits else [])

@@ -89,3 +89,13 @@ def test_file_digest_follows_content(tmp_path):
     copy = tmp_path / "copy.wav"
     copy.write_bytes(b"two")
     assert file_digest(copy) == file_digest(path), "same content, same key, whatever the name"
+
+
+def test_large_stage_results_are_kept_one_at_a_time():
+    cache = ResultCache(max_entries=8, stage_limits={"render": 1})
+    cache.get_or_compute("speech", "s", lambda: 1)
+    cache.get_or_compute("render", "clip 1", lambda: "frames 1")
+    cache.get_or_compute("render", "clip 2", lambda: "frames 2")  # replaces clip 1, keeps the speech
+    assert cache.get_or_compute("render", "clip 2", lambda: "again") == ("frames 2", True)
+    assert cache.get_or_compute("speech", "s", lambda: 2) == (1, True)
+    assert cache.get_or_compute("render", "clip 1", lambda: "frames 1 again") == ("frames 1 again", False)

@@ -25,9 +25,11 @@ def make_job(folder, **changes):
 def test_round_trip(inputs):
     job = make_job(inputs, resolution=256, steps=8, trim_start=1.5, trim_end=4.0,
                    motion=MotionControls(head_motion=0.5, blink_strength=0.0, seed=7),
-                   output=OutputSettings(format="webm", full_frame=False))
+                   output=OutputSettings(format="webm", full_frame=False), enhance=0.7)
     path = job.save(inputs / "talk.dawn")
     assert Job.load(path) == job
+    assert Job.load(path).enhance == 0.7
+    assert Job.load(make_job(inputs).save(inputs / "plain.dawn")).enhance is None
     assert json.loads(path.read_text())["format"] == "dawn-studio-project"
 
 
@@ -47,6 +49,11 @@ def test_moved_project_folder_still_opens(inputs, tmp_path):
     ({"trim_start": 3.0, "trim_end": 2.0}, "trim end"),
     ({"precision": "int8"}, "Precision"),
     ({"output": None}, "output settings"),
+    ({"enhance": 1.5}, "Face enhancement strength"),
+    ({"enhance": -0.1}, "Face enhancement strength"),
+    ({"enhance": True}, "Face enhancement strength"),
+    ({"enhance": "high"}, "Face enhancement strength"),
+    ({"enhance": float("nan")}, "Face enhancement strength"),
 ])
 def test_bad_settings_are_named(inputs, changes, message):
     with pytest.raises(JobError, match=message):

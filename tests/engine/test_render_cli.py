@@ -85,3 +85,48 @@ def test_preset_and_face_location_weights_flags(tmp_path, portrait_path, speech_
     assert result.returncode == 2 and "Face-location weight file not found" in result.stderr
     result = render("--portrait", portrait_path, "--audio", speech_2s, "-o", tmp_path / "a.mp4", "--preset", "paper")
     assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_enhanced_clip_end_to_end(tiny_store, speech_2s, portrait_path, tmp_path):
+    """--enhance 0.7 with the tiny set's enhancer: the face crop comes out at 512² (--crop shows it)."""
+    out = tmp_path / "enhanced.mp4"
+    result = render("--portrait", portrait_path, "--audio", speech_2s, "-o", out, "--models", tiny_store,
+                    "--steps", 2, "--trim-end", 0.6, "--enhance", 0.7, "--crop")
+    assert result.returncode == 0, result.stderr
+    assert "Enhancing the face" in result.stderr
+    with av.open(str(out)) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert abs(len(frames) - 15) <= 1 and frames[0].shape == (512, 512, 3)
+
+
+def test_enhance_flag_values(tmp_path):
+    from dawn_studio.cli import build_parser
+    from dawn_studio.commands.render import build_job
+
+    def job_of(*flags):
+        return build_job(build_parser().parse_args(["render", "-p", "a.png", "-a", "b.wav", *flags]))
+
+    assert job_of().enhance is None
+    assert job_of("--enhance").enhance == 1.0, "no value: fully restored"
+    assert job_of("--enhance", "0.25").enhance == 0.25
+    assert job_of("--enhance", "0").enhance is None, "strength 0 is off"
+    project = job_of("--enhance", "0.5").save(tmp_path / "p.dawn")
+    assert job_of("--project", str(project)).enhance == 0.5
+    assert job_of("--project", str(project), "--no-enhance").enhance is None
+
+
+def test_enhance_without_its_weights_says_what_to_get(tiny_store, speech_2s, portrait_path, tmp_path):
+    import os
+
+    folder = tmp_path / "no-enhancer"
+    folder.mkdir()
+    for entry in tiny_store.iterdir():
+        if entry.name != "gfpgan":
+            os.symlink(entry, folder / entry.name)
+    started = time.monotonic()
+    result = render("--portrait", portrait_path, "--audio", speech_2s, "-o", tmp_path / "a.mp4", "--models", folder,
+                    "--enhance")
+    assert result.returncode == 3, result.stderr
+    assert "GFPGAN v1.4" in result.stderr and "models download enhance" in result.stderr
+    assert "Loading" not in result.stderr and not (tmp_path / "a.mp4").exists()
+    assert time.monotonic() - started < 60

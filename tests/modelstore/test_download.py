@@ -216,6 +216,16 @@ def test_credentials_never_follow_a_redirect_to_another_host(tmp_path, server, f
                                      ("/web/configs/stats.pkl", None)]
 
 
+def test_a_redirected_release_asset_is_sized_without_fetching_it(server, files):
+    """GitHub release downloads (the face enhancer) redirect to a file CDN: resolving asks both with HEAD."""
+    from dawn_studio.modelstore.sources import _resolve_url
+
+    remote = _resolve_url(f"{server.url}/web/moved/configs/stats.pkl", timeout=5)
+    assert remote.size == len(files["stats.pkl"]) and remote.url == f"{server.cdn_url}/web/configs/stats.pkl"
+    assert [(method, path) for method, path, _ in server.requests] == [
+        ("HEAD", "/web/moved/configs/stats.pkl"), ("HEAD", "/web/configs/stats.pkl")]
+
+
 def test_disk_full_while_writing_is_a_clear_error(store, server, online, monkeypatch):
     real_open = open
 

@@ -167,6 +167,22 @@ def test_the_real_catalog_states_sizes_and_the_total_before_downloading(qtbot, t
     unknown = [name for name, text in sizes.items() if text == "known at download"]
     assert unknown == ["pbnet_seperate/blink/opt.yaml", "pbnet_seperate/blink/checkpoint_95000.pth.tar"]
     total = dialog.total_label.text()
-    assert total.startswith("To download: about 4.1 GB in 15 files") and "plus 2 files" in total
+    assert total.startswith("To download: about 4.5 GB in 16 files") and "plus 2 files" in total  # with GFPGAN
     dialog.scope_combo.setCurrentIndex(dialog.scope_combo.findData("dawn128"))
     assert dialog.total_label.text().startswith("To download: about 2.7 GB in 13 files")
+
+
+def test_the_face_enhancer_is_listed_with_its_licence(qtbot, tmp_path):
+    store = ModelStore(tmp_path / "empty")  # the shipped catalog
+    dialog = ModelManagerDialog(lambda: store)
+    qtbot.addWidget(dialog)
+    rows = {dialog.table.item(r, 0).text(): r for r in range(dialog.table.rowCount())}
+    row = rows["gfpgan/GFPGANv1.4.pth"]
+    assert dialog.table.item(row, 1).text() == "Face enhancement"
+    assert dialog.table.item(row, 2).text() == "348.6 MB" and dialog.table.item(row, 3).text() == "Missing"
+    assert "Face enhancement missing 1 file" in dialog.features_label.text()
+    dialog.scope_combo.setCurrentIndex(dialog.scope_combo.findData("enhance"))
+    assert dialog.download_scope() == ["enhance"]
+    terms = dialog.terms_text.toPlainText()
+    assert terms.startswith("GFPGAN v1.4 weights (TencentARC/GFPGAN): Apache License 2.0")
+    assert "research purposes only" not in terms  # only the licence of what this scope downloads

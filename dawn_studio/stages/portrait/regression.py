@@ -75,6 +75,13 @@ def regress_faces(
 ) -> Regression:
     """Parameters and poses of every box (one batched network call); ``image`` BGR unless ``rgb``."""
     rois, crops = face_crops(image, boxes, rgb=rgb)
+    return regress_crops(models, crops, rois)
+
+
+@torch.no_grad()
+def regress_crops(models: PortraitModels, crops: np.ndarray, rois: np.ndarray) -> Regression:
+    """The network half of :func:`regress_faces`: 120x120 BGR ``crops`` cut at ``rois`` (from one
+    photo or, when tracking a face through a video, from one frame each) in one batched call."""
     crops = np.ascontiguousarray(crops)
     if len(crops) == 0:
         raw = torch.zeros(0, models.regressor.config.num_params)
