@@ -41,7 +41,7 @@ bench() {  # bench NAME ARGS...: one benchmark with its JSON under $OUT
     step "$name" "$LIMIT" python3 -m dawn_studio bench --device "$DEVICE" --json "$OUT/$name.json" "$@"
 }
 
-step cuda-tests 180 python3 -m pytest -q -p no:cacheprovider -k cuda \
+[ -n "${SKIP_TESTS:-}" ] || step cuda-tests 180 python3 -m pytest -q -p no:cacheprovider -k cuda \
     tests/networks/test_pbnet.py tests/networks/test_lfg_networks.py tests/networks/test_lfg_rendering.py \
     tests/stages/test_audio_features.py ${EXTRA_TESTS:-}
 
@@ -53,7 +53,10 @@ for run in ${BENCHES:-128-f32 128-bf16 128-f16 256-f32 256-bf16 256-1500}; do
         256-f32) bench "$run" --resolution 256 --frames "$FRAMES" --steps "$STEPS" ;;
         256-bf16) bench "$run" --resolution 256 --frames "$FRAMES" --steps "$STEPS" --precision bfloat16 --compare-float32 ;;
         256-1500) bench "$run" --resolution 256 --frames "$((FRAMES * 15 / 2))" --steps "$STEPS" --precision bfloat16 --memory-cap 24 ;;
-        enhance-*) bench "$run" --frames "$FRAMES" --steps "$STEPS" --precision "${run#enhance-}" --enhance ;;
+        enhance-128) bench "$run" --frames "$FRAMES" --steps "$STEPS" --enhance ;;
+        enhance-256) bench "$run" --resolution 256 --frames "$FRAMES" --steps "$STEPS" --enhance ;;
+        enhancer-speed) step "$run" "$LIMIT" python3 scripts/enhancer_speed.py --device "$DEVICE" --frames "$FRAMES" \
+            --steps "$STEPS" --json "$OUT/$run.json" ;;
         *) echo "unknown benchmark $run" | tee -a "$log" ;;
     esac
 done
