@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
@@ -224,7 +225,7 @@ class Studio(QObject):
         self.redo_action.setShortcuts(redo_keys)
         edit_menu.addAction(self.undo_action)
         edit_menu.addAction(self.redo_action)
-        self.undo_stack.cleanChanged.connect(lambda _clean: self._update_title())
+        self.undo_stack.cleanChanged.connect(self._update_title)
         self.edit_menu = edit_menu
         generate_menu = w.menuBar().addMenu("&Generate")
         w.menuBar().insertMenu(w.help_menu.menuAction(), generate_menu)
@@ -896,7 +897,9 @@ class Studio(QObject):
             self._modified = True
             self._update_title()
 
-    def _update_title(self) -> None:
+    def _update_title(self, *_args: Any) -> None:
+        if not shiboken6.isValid(self.window):  # the stack may report once more while the window is torn down
+            return
         name = self.project_path.stem if self.project_path is not None else "Untitled"
         self.window.setWindowTitle(f"{name}[*] — DAWN Studio")
         self.window.setWindowModified(self.is_modified())
@@ -1000,6 +1003,7 @@ class Studio(QObject):
 
     # ---- shutdown ------------------------------------------------------------------------
     def shutdown(self) -> None:
+        self._close_approved = True  # quitting: the window closes without another question
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self)
@@ -1012,8 +1016,9 @@ class Studio(QObject):
             runner.wait()
         self.portrait_panel.shutdown()
         self.audio_panel.shutdown()
-        self.compare.player.stop()
-        self.preview.player.stop()
+        for player in (self.compare.player, self.preview.player):
+            player.pause()  # stopping a playing clip without an audio device can leave the backend stuck
+            player.stop()
         if self.result is not None:
             self.result.discard_previews()
 

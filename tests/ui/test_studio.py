@@ -47,7 +47,7 @@ def load_inputs(studio, qtbot, speech):
 
 def test_layout_menus_and_empty_state(studio):
     titles = [a.text().replace("&", "") for a in studio.window.menuBar().actions()]
-    assert titles == ["File", "View", "Generate", "Models", "Help"]
+    assert titles == ["File", "Edit", "View", "Generate", "Models", "Help"]
     assert set(studio.window.panels) == {"portrait", "controls", "audio", "motion"}
     assert studio.current_job() is None
     studio.generate()
