@@ -5,6 +5,7 @@ the clip is ready when the window is not the active one.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, QTimer
@@ -51,14 +52,16 @@ def pace_text(stage: str, per_second: float | None) -> str:
 class ProgressOverlay(QFrame):
     """Sits over ``host`` (the preview), centred near its bottom, and follows its size."""
 
-    def __init__(self, host: QWidget, cancel: Callable[[], None]) -> None:
+    def __init__(self, host: QWidget, cancel: Callable[[], None],
+                 clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(host)
+        self.clock = clock
         self.setObjectName("progressOverlay")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setAutoFillBackground(True)
         self.host = host
-        self.time_left = TimeLeft()
-        self.rate = Rate()
+        self.time_left = TimeLeft(clock)
+        self.rate = Rate(clock)
         self.title = QLabel()
         self.title.setObjectName("overlayTitle")
         font = self.title.font()
@@ -94,7 +97,7 @@ class ProgressOverlay(QFrame):
     def start(self, text: str = "Starting…") -> None:
         self.hide_timer.stop()
         self.time_left.reset()
-        self.rate = Rate()
+        self.rate = Rate(self.clock)
         self.title.setText(text)
         self.detail.setText(self.time_left.text())
         self.bar.setValue(0)

@@ -410,8 +410,8 @@ class Studio(QObject):
         else:
             text = ""
         self.preview.set_notice(text)
-        # A kept take is exported as itself (it is named); a loose clip only while it fits the inputs.
-        self.window.export_action.setEnabled(not inputs_differ or self.current_take is not None)
+        # Export (Ctrl+E) is for the clip of what the window shows; any take exports from the strip, by name.
+        self.window.export_action.setEnabled(not inputs_differ)
 
     def _controls_changed(self) -> None:
         self.analysis_resolution = self.controls.resolution()

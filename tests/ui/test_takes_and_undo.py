@@ -298,3 +298,23 @@ def test_autosave_brings_back_the_setup_after_a_crash(qtbot, tmp_path, tiny_stor
     finally:
         second.shutdown()
         first.shutdown()
+
+
+def test_progress_shows_on_the_preview_with_cancel_and_a_done_notice(studio, qtbot, speech_2s):
+    load_inputs(studio, qtbot, speech_2s)
+    overlay = studio.overlay
+    studio.controls.steps_spin.setValue(1)
+    generate(studio, qtbot)
+    assert overlay.isVisible() and overlay.title.text() == "Done — Take 1 is ready"
+    assert "50 frames" in overlay.detail.text() and not overlay.cancel_button.isVisible()
+    assert studio.notifier.last_route in ("none", "alert", "tray")
+
+    studio.controls.steps_spin.setValue(20)
+    with qtbot.waitSignal(studio.runner.cancelled, timeout=120_000):
+        studio.generate()
+        qtbot.waitUntil(lambda: "step" in overlay.title.text() or "frame" in overlay.title.text(), timeout=60_000)
+        assert overlay.isVisible() and overlay.cancel_button.isVisible()
+        assert studio.preview.isAncestorOf(overlay)
+        overlay.cancel_button.click()
+    assert overlay.title.text().startswith("Cancelled")
+    assert len(studio.take_list()) == 1, "a cancelled run makes no take"
