@@ -32,7 +32,8 @@ class Session:
         """Tolerant: a damaged section gives an empty session, never a failure to open the project."""
         if not isinstance(data, dict):
             return cls()
-        takes = tuple(t for t in data.get("takes") or () if isinstance(t, str))
+        listed = data.get("takes")
+        takes = tuple(t for t in listed if isinstance(t, str)) if isinstance(listed, list) else ()
         current = data.get("current_take")
         extra = {k: v for k, v in data.items() if k not in ("takes", "current_take")}
         return cls(takes, current if isinstance(current, str) and current in takes else None, extra)
