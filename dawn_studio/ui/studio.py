@@ -292,6 +292,7 @@ class Studio(QObject):
         self.takes_strip.renameRequested.connect(self.rename_take)
         self.takes_strip.deleteRequested.connect(self.delete_takes)
         self.takes_strip.exportRequested.connect(self.export_take)
+        self.takes_strip.useSettingsRequested.connect(self.use_take_settings)
 
     # ---- inputs -------------------------------------------------------------------------
     def _analyse(self, path: Path, cancel: CancelToken) -> tuple[Portrait, PortraitAnalysis]:
@@ -644,6 +645,15 @@ class Studio(QObject):
             self.takes_strip.select([take_id])
         if self.current_take is not None and self.current_take.id == take_id:
             self.export()
+
+    def use_take_settings(self, take_id: str) -> None:
+        """Set the controls to what a take was made with (its seed locked), as one undo step."""
+        take = self.takes.get(take_id)
+        if take is None:
+            return
+        self.controls.load_from(take.job)
+        self._controls_changed()
+        self._say(f"Controls set to {take.name}'s settings (seed {take.seed}, locked)")
 
     def _clean_up_takes(self) -> None:
         """Keep the take store under its size limit, sparing the takes of this and the recent projects."""

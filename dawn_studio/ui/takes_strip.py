@@ -7,7 +7,7 @@ take store). Selecting a third take drops the oldest selection, so a comparison 
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtGui import QIcon, QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from ..takes import Take
 
-THUMB = 72
+THUMB = 56
 
 
 class TakesStrip(QWidget):
@@ -33,6 +33,7 @@ class TakesStrip(QWidget):
     renameRequested = Signal(str, str)
     deleteRequested = Signal(list)
     exportRequested = Signal(str)
+    useSettingsRequested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -65,11 +66,18 @@ class TakesStrip(QWidget):
         self.export_button = QPushButton("Export…")
         self.export_button.setToolTip("Save the selected take as a video file")
         self.export_button.clicked.connect(self._export)
+        self.use_button = QPushButton("Use Settings")
+        self.use_button.setToolTip("Set the controls to the settings and seed this take was made with")
+        self.use_button.clicked.connect(lambda: self.useSettingsRequested.emit(self.selected()[-1]))
+        for key, slot in (("F2", self.ask_rename), ("Delete", self.delete_button.click)):
+            shortcut = QShortcut(QKeySequence(key), self.list)
+            shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
+            shortcut.activated.connect(slot)
 
         buttons = QVBoxLayout()
         buttons.addWidget(self.hint)
         row = QHBoxLayout()
-        for button in (self.rename_button, self.delete_button, self.export_button):
+        for button in (self.use_button, self.rename_button, self.delete_button, self.export_button):
             row.addWidget(button)
         buttons.addLayout(row)
         buttons.addStretch(1)
@@ -194,9 +202,13 @@ class TakesStrip(QWidget):
     def _update_buttons(self) -> None:
         count = len(self._order)
         self.rename_button.setEnabled(count == 1)
+        self.use_button.setEnabled(count >= 1)
         self.delete_button.setEnabled(count >= 1)
         self.export_button.setEnabled(count >= 1)
         total = self.list.count()
+        self.list.setVisible(total > 0)  # an empty strip is one line of text, not a blank band
+        for button in (self.use_button, self.rename_button, self.delete_button, self.export_button):
+            button.setVisible(total > 0)
         if total == 0:
             self.hint.setText("Takes: every Generate is kept here.")
         elif count == 2:

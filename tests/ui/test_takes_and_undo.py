@@ -120,6 +120,12 @@ def test_takes_compare_and_come_back_after_a_restart(qtbot, tmp_path, tiny_store
         second.preview.toggle_play()
         qtbot.waitUntil(lambda: second.preview.player.playbackState() != QMediaPlayer.PlaybackState.PlayingState)
 
+        second.takes_strip.use_button.click()  # Take 1 ("Calm") is selected
+        assert second.current_job().motion.head_motion == pytest.approx(0.6)
+        assert second.current_job().motion.seed == takes[0].seed
+        second.undo_action.trigger()
+        assert second.current_job().motion.head_motion == pytest.approx(0.3)
+
         second.takes_strip.select([takes[1].id])
         out = tmp_path / "take2.mp4"
         with qtbot.waitSignal(second.export_runner.succeeded, timeout=TIMEOUT):
