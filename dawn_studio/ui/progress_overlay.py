@@ -83,7 +83,9 @@ class ProgressOverlay(QFrame):
         texts.addWidget(self.title)
         texts.addWidget(self.detail)
         texts.addWidget(self.bar)
+        texts.setSpacing(2)
         layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
         layout.addLayout(texts, 1)
         layout.addWidget(self.cancel_button)
         layout.addWidget(self.close_button)
@@ -144,8 +146,7 @@ class ProgressOverlay(QFrame):
         self.setFixedWidth(width)
         self.adjustSize()
         x = (self.host.width() - width) // 2
-        y = max(0, self.host.height() - self.height() - 96)  # above the transport controls
-        self.move(x, y)
+        self.move(x, 8)  # over the top of the clip, where the eye is, clear of the transport controls
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
         if watched is self.host and event.type() == QEvent.Type.Resize and self.isVisible():

@@ -597,7 +597,8 @@ class Studio(QObject):
         if len(takes) == 2 and takes[1] is not None:
             other = takes[1]
             self.compare.start(other.preview_path("full"), other.preview_path("crop"))
-            self._say(f"Comparing {main.name} (left: {other.name})")
+            self.takes_strip.hint.setText(f"Comparing: {other.name} on the left, {main.name} on the right "
+                                          f"(its sound)")
         self._schedule_autosave()
 
     def take_list(self) -> list[Take]:
