@@ -6,8 +6,8 @@ take store). Selecting a third take drops the oldest selection, so a comparison 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QImage, QKeySequence, QPixmap, QShortcut
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QImage, QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -46,12 +46,12 @@ class TakesStrip(QWidget):
         self.list.setWrapping(False)
         self.list.setMovement(QListWidget.Movement.Static)
         self.list.setIconSize(QSize(THUMB, THUMB))
-        self.list.setSelectionMode(QAbstractItemView.SelectionMode.MultiSelection)
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)  # Ctrl+click adds a second
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.list.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setFixedHeight(THUMB + self.fontMetrics().height() * 2 + 22)
-        self.list.setToolTip("Your takes, newest on the right. Click one to watch it; select two to compare "
-                             "them side by side.")
+        self.list.setToolTip("Your takes, newest on the right. Click one to watch it; Ctrl+click a second to "
+                             "compare the two side by side.")
         self.list.itemSelectionChanged.connect(self._selection_changed)
         self.list.itemDoubleClicked.connect(lambda _item: self.ask_rename())
 
@@ -69,10 +69,7 @@ class TakesStrip(QWidget):
         self.use_button = QPushButton("Use Settings")
         self.use_button.setToolTip("Set the controls to the settings and seed this take was made with")
         self.use_button.clicked.connect(lambda: self.useSettingsRequested.emit(self.selected()[-1]))
-        for key, slot in (("F2", self.ask_rename), ("Delete", self.delete_button.click)):
-            shortcut = QShortcut(QKeySequence(key), self.list)
-            shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
-            shortcut.activated.connect(slot)
+        self.list.installEventFilter(self)  # F2 renames, Delete removes, while the strip has the focus
 
         buttons = QVBoxLayout()
         buttons.addWidget(self.hint)
@@ -154,6 +151,16 @@ class TakesStrip(QWidget):
         dialog.open()
         self.rename_dialog = dialog
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+        if watched is self.list and event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            if event.key() == Qt.Key.Key_F2:
+                self.ask_rename()
+                return True
+            if event.key() == Qt.Key.Key_Delete and self.selected():
+                self.deleteRequested.emit(self.selected())
+                return True
+        return super().eventFilter(watched, event)
+
     # internals ----------------------------------------------------------------------------
     def _item(self, take: Take) -> QListWidgetItem:
         image = QImage(str(take.thumbnail))
@@ -214,4 +221,4 @@ class TakesStrip(QWidget):
         elif count == 2:
             self.hint.setText("Comparing two takes side by side.")
         else:
-            self.hint.setText(f"{total} take{'s' if total != 1 else ''} — select two to compare.")
+            self.hint.setText(f"{total} take{'s' if total != 1 else ''} — Ctrl+click a second to compare.")
