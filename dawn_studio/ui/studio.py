@@ -96,7 +96,7 @@ class Studio(QObject):
 
     def __init__(self, window: MainWindow, store: ModelStore | None = None, *,
                  autosave_path: Path | None = None, show_first_run: bool = True,
-                 takes_dir: Path | None = None, takes_limit_bytes: int = DEFAULT_LIMIT_BYTES,
+                 takes_dir: Path | None = None, takes_limit_bytes: int | None = None,
                  asker: Asker | None = None) -> None:
         super().__init__(window)
         self.window = window
@@ -116,7 +116,8 @@ class Studio(QObject):
         self.carried: dict[str, Any] = {}
         self.closing = False  # the window was asked to close while work ran: close once it has stopped
         #: Takes live in the user data folder beside the autosave (a test's own folder in tests).
-        self.takes = TakeStore(takes_dir or self.autosave_path.parent / "takes", takes_limit_bytes)
+        limit = takes_limit_bytes or window.settings.takes_limit_bytes(DEFAULT_LIMIT_BYTES)
+        self.takes = TakeStore(takes_dir or self.autosave_path.parent / "takes", limit)
         self.session_takes: list[str] = []  # this project's takes, oldest first
         self.current_take: Take | None = None
         self.undo_stack = QUndoStack(self)

@@ -57,6 +57,7 @@ class TakesStrip(QWidget):
 
         self.hint = QLabel("Takes: every Generate is kept here.")
         self.hint.setObjectName("takesHint")
+        self.hint.setWordWrap(True)  # the thumbnails get the width, the hint wraps
         self.rename_button = QPushButton("Rename…")
         self.rename_button.setToolTip("Give the selected take a name (F2)")
         self.rename_button.clicked.connect(self.ask_rename)

@@ -137,7 +137,15 @@ def test_takes_compare_and_come_back_after_a_restart(qtbot, tmp_path, tiny_store
 
 
 def test_delete_a_take_and_the_store_keeps_its_size_limit(qtbot, tmp_path, tiny_store, speech_2s):
-    studio = make_studio(qtbot, tmp_path, tiny_store, takes_limit_bytes=1)
+    AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)).store.setValue(
+        "takes/limit_mb", 300)
+    (tmp_path / "other").mkdir()
+    other = make_studio(qtbot, tmp_path / "other", tiny_store)
+    assert other.takes.limit_bytes == 4 * 1024**3, "4 GB unless set"
+    other.shutdown()
+    studio = make_studio(qtbot, tmp_path, tiny_store)
+    assert studio.takes.limit_bytes == 300 * 1024**2, "the limit is a setting"
+    studio.takes.limit_bytes = 1  # every take is over the limit
     try:
         load_inputs(studio, qtbot, speech_2s)
         studio.controls.steps_spin.setValue(1)
