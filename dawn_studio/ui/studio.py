@@ -364,6 +364,8 @@ class Studio(QObject):
             return
         if not self.history.changed(kind, value):
             self._set_modified()  # a first portrait or speech: nothing to undo, but something to save
+        if kind == "trim" and self.audio_path is not None:
+            self.history.record("audio", (self.audio_path, value))  # undoing a later speech change restores it
 
     def _apply_history(self, kind: str, value: Any) -> None:
         """Undo/Redo: show ``value`` of part ``kind`` in its panel again."""
@@ -373,6 +375,8 @@ class Studio(QObject):
         elif kind == "trim":
             self.audio_panel.set_trim(*value)
             self.trim = value
+            if self.audio_path is not None:
+                self.history.record("audio", (self.audio_path, value))
             self._inputs_changed()
         elif kind == "portrait":
             path, face = value

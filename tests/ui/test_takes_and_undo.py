@@ -193,6 +193,26 @@ def test_undo_and_redo_settings_and_trim(studio, qtbot, speech_2s):
     assert not redo.isEnabled()
 
 
+def test_undo_a_speech_change_and_a_face_choice(studio, qtbot, speech_2s, two_faces, tmp_path):
+    load_inputs(studio, qtbot, speech_2s, two_faces)
+    studio.audio_panel.set_trim(0.5, 1.5)
+    studio.portrait_panel.set_face_index(1)
+    other = tmp_path / "other.wav"
+    other.write_bytes(speech_2s.read_bytes())
+    studio.open_audio(str(other))
+    qtbot.waitUntil(lambda: studio.audio_path == str(other), timeout=TIMEOUT)
+    assert studio.current_job().trim_end is None
+
+    studio.undo_action.trigger()  # the speech comes back with its trim
+    qtbot.waitUntil(lambda: studio.audio_path == str(speech_2s), timeout=TIMEOUT)
+    assert studio.audio_panel.trim() == pytest.approx((0.5, 1.5))
+    studio.undo_action.trigger()  # the face
+    assert studio.current_job().face_index == 0
+    studio.redo_action.trigger()
+    assert studio.current_job().face_index == 1
+    assert studio.undo_stack.index() == 2 and studio.undo_stack.count() == 3, "reopening pushed no new step"
+
+
 def test_undo_a_portrait_change(studio, qtbot, speech_2s):
     load_inputs(studio, qtbot, speech_2s)
     studio.open_portrait(str(sample_portrait("real_male1.jpeg")))
