@@ -128,6 +128,7 @@ class Studio(QObject):
         self._discard_session = False
         self._restore_pending: dict[str, str] = {}  # inputs being reopened by a restore: recorded, not undoable
         self._taken: tuple[str, GenerationResult] | None = None  # the take just made, still in memory
+        self._unsaved_question: object = None  # the open unsaved-changes question, if any
 
         self.portrait_panel = PortraitPanel(self._analyse)
         self.audio_panel = AudioPanel()
@@ -925,6 +926,10 @@ class Studio(QObject):
         Don't Save; never on Cancel. The question does not block (see :mod:`.unsaved`)."""
         if not self.is_modified():
             proceed()
+            return
+        asking = self._unsaved_question
+        if isinstance(asking, QWidget) and shiboken6.isValid(asking) and asking.isVisible():
+            asking.raise_()  # already asking (Quit pressed twice): one question at a time
             return
 
         def answered(answer: Answer) -> None:

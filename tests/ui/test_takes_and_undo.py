@@ -281,6 +281,8 @@ def test_quitting_with_an_unsaved_clip_asks_first(studio, qtbot, speech_2s, tmp_
     window.close()
     box = studio._unsaved_question
     assert isinstance(box, QMessageBox) and box.isVisible() and window.isVisible()
+    studio.window.quit_action.trigger()
+    assert studio._unsaved_question is box, "asked once, however often Quit is pressed"
     box.button(QMessageBox.StandardButton.Cancel).click()
     qtbot.waitUntil(lambda: not box.isVisible())
     assert window.isVisible()
