@@ -21,12 +21,13 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import cv2
 import numpy as np
@@ -36,7 +37,7 @@ from .engine.engine import GenerationResult
 from .engine.job import Job, JobError
 from .frame_rate import FPS
 from .stages.motion import MotionSequences
-from .stages.portrait import FaceCrop, FaceResult, PortraitError, load_portrait
+from .stages.portrait import FaceCrop, FaceResult, Portrait, load_portrait
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,34 @@ def _face_from_dict(plain: dict[str, Any], arrays: dict[str, np.ndarray]) -> Fac
             value = plain[f.name]
             values[f.name] = tuple(value) if isinstance(value, list) else value
     return FaceResult(**values)
+
+
+class StoredPortrait:
+    """A take's photo, decoded when first needed (by an export, on its worker thread) rather than when the
+    take is selected: selecting a take stays instant however large the photo."""
+
+    def __init__(self, path: Path) -> None:
+        self.source = str(path)
+        self._portrait: Portrait | None = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> Portrait:
+        with self._lock:
+            if self._portrait is None:
+                self._portrait = load_portrait(self.source)
+            return self._portrait
+
+    @property
+    def rgb(self) -> np.ndarray:
+        return self._load().rgb
+
+    @property
+    def height(self) -> int:
+        return self._load().height
+
+    @property
+    def width(self) -> int:
+        return self._load().width
 
 
 class TakeStore:
@@ -275,9 +304,14 @@ class TakeStore:
                 face = _face_from_dict(document["face"], {k: face_file[k] for k in face_file.files})
             copy = document.get("portrait_copy")
             source = self.portraits / copy if copy else Path(take.job.portrait)
-            portrait = load_portrait(source if source.is_file() else take.job.portrait)
-        except (OSError, ValueError, KeyError, TypeError, PortraitError) as exc:
+            if not source.is_file():
+                source = Path(take.job.portrait)
+            if not source.is_file():
+                raise TakeError(f"The photo of {take.name} is gone ({Path(take.job.portrait).name}); the take "
+                                "can no longer be exported")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             raise TakeError(f"{take.name} cannot be read back: {exc}") from exc
+        portrait = cast(Portrait, StoredPortrait(source))
         return GenerationResult(take.job, frames, portrait, face, motion, track, int(document["track_rate"]),
                                 warnings=tuple(document.get("warnings") or ()))
 

@@ -52,6 +52,10 @@ def test_a_take_keeps_everything_to_play_and_export_it(tmp_path, photo):
     assert back.job == result.job
     assert next(back.full_frames()).shape[:2] == (back.portrait.height - back.portrait.height % 2,
                                                    back.portrait.width - back.portrait.width % 2)
+    for copy in store.portraits.iterdir():
+        copy.unlink()
+    with pytest.raises(TakeError, match="photo .* is gone"):
+        store.load_result(take)
 
 
 def test_rename_and_damaged_takes(tmp_path, photo):
