@@ -478,8 +478,17 @@ class Studio(QObject):
         self.progress_bar.setValue(0)
         self.overlay.start("Generating — loading the models…")
         self._say("Generating…")
-        self.runner.start(lambda report, cancel: ("generate", engine.run(job, report, cancel,
-                                                                          motion_override=override)))
+        store = self.takes
+
+        def task(report: Any, cancel: CancelToken) -> tuple[str, GenerationResult, Take | TakeError]:
+            result = engine.run(job, report, cancel, motion_override=override)
+            try:  # written here, off the UI thread: a long clip's frames are a hundred megabytes
+                kept: Take | TakeError = store.add(result)
+            except TakeError as exc:
+                kept = exc
+            return "generate", result, kept
+
+        self.runner.start(task)
 
     def _runnable(self, job: Job) -> Job:
         """``job`` as the studio runs it: exports go through the Export dialog, not the project's output
@@ -522,7 +531,7 @@ class Studio(QObject):
     def _task_succeeded(self, payload: Any) -> None:
         kind = payload[0]
         if kind == "generate":
-            self._show_result(payload[1])
+            self._show_result(payload[1], payload[2])
         elif kind == "motion":
             _, motion, job = payload
             portrait = self._portrait_state()
@@ -531,15 +540,13 @@ class Studio(QObject):
             self.overlay.finished("Head motion ready", "See the curves in the Motion panel.")
             self._say("Head motion ready")
 
-    def _show_result(self, result: GenerationResult) -> None:
+    def _show_result(self, result: GenerationResult, kept: Take | TakeError) -> None:
         """A new clip: kept as a take (selected in the strip), shown, and announced."""
         seconds = time.monotonic() - self.generation_started
-        take = None
-        try:
-            take = self.takes.add(result)
-        except TakeError as exc:
-            log.warning("%s", exc)
-            self.window.statusBar().showMessage(f"{exc} — the clip is shown but not kept as a take.", 10000)
+        take = kept if isinstance(kept, Take) else None
+        if isinstance(kept, TakeError):
+            log.warning("%s", kept)
+            self.window.statusBar().showMessage(f"{kept} — the clip is shown but not kept as a take.", 10000)
         if take is None:
             self._show_clip(result, None)
         else:
