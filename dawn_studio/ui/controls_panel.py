@@ -451,6 +451,26 @@ class ControlsPanel(QWidget):
                 self.lock_seed_check.setChecked(True)
         self._save()
 
+    def state(self) -> dict[str, Any]:
+        """Everything set here as plain values (what Undo goes back to), seed lock included."""
+        return {"resolution": self._wanted_resolution, "steps": self.steps(), "guidance_scale": self.guidance_scale(),
+                "preset": self.preset_combo.currentData(), "motion": self.controls(),
+                "seed_locked": self.seed_locked()}
+
+    def set_state(self, state: Mapping[str, Any]) -> None:
+        """Show a :meth:`state` again without emitting ``changed`` (Undo/Redo)."""
+        with self._quiet():
+            self._wanted_resolution = int(state["resolution"])
+            self._select_resolution()
+            self._show_controls(state["motion"])
+            self.steps_spin.setValue(int(state["steps"]))
+            self.guidance_spin.setValue(float(state["guidance_scale"]))
+            self.preset_combo.setCurrentIndex(self.preset_combo.findData(state["preset"]))
+            self._sync_quality()
+            self.lock_seed_check.setChecked(bool(state["seed_locked"]))
+            self._sync_enabled()
+        self._save()
+
     def reset(self) -> None:
         """Defaults for everything but the resolution (a model choice), the seed locked again."""
         with self._quiet():

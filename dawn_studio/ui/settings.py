@@ -59,5 +59,14 @@ class AppSettings:
     def clear_recent(self, kind: str) -> None:
         self.store.remove(f"recent/{kind}")
 
+    # takes -------------------------------------------------------------------------
+    def takes_limit_bytes(self, default: int) -> int:
+        """Space the kept takes may use (``takes/limit_mb``; at least 100 MB), else ``default``."""
+        try:
+            megabytes = int(self.store.value("takes/limit_mb", 0))
+        except (TypeError, ValueError):
+            megabytes = 0
+        return max(100, megabytes) * 1024**2 if megabytes > 0 else default
+
     def sync(self) -> None:
         self.store.sync()

@@ -13,8 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
-from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QProgressBar, QPushButton, QToolBar
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QUndoStack
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..device import resolve_device
 from ..engine.engine import Engine, GenerationResult
@@ -25,9 +34,12 @@ from ..modelstore import ModelStore
 from ..modelstore.contents import enhancer_readiness, video_readiness
 from ..paths import user_data_dir
 from ..progress import CancelToken
+from ..project import Session, load_project, save_project
 from ..stages.motion import MotionError, MotionSequences, PortraitState, with_curve
 from ..stages.portrait import Portrait, PortraitAnalysis, PortraitError
+from ..takes import DEFAULT_LIMIT_BYTES, Take, TakeError, TakeStore
 from .audio_panel import AudioPanel
+from .compare import ComparePlayer
 from .controls_panel import ControlsPanel
 from .errors import error_box, models_missing_box
 from .export_dialog import ExportDialog, ExportPreferences, ExportRequest
@@ -37,6 +49,11 @@ from .model_manager import ModelManagerDialog, first_run_dialog
 from .motion_view import MotionView
 from .portrait_panel import PortraitPanel
 from .preview import PreviewPlayer
+from .progress_overlay import DoneNotifier, ProgressOverlay
+from .studio_session import SessionMixin
+from .takes_strip import TakesStrip
+from .undo import SetupHistory
+from .unsaved import Asker, ask_unsaved_changes
 from .worker import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -71,14 +88,16 @@ def _is_escape(event: QEvent) -> bool:
             and event.modifiers() == Qt.KeyboardModifier.NoModifier)
 
 
-class Studio(QObject):
+class Studio(QObject, SessionMixin):
     """Owns the panels, the engine and the current result; the window is its view."""
 
     generationFinished = Signal(object)  # GenerationResult
     statusChanged = Signal(str)
 
     def __init__(self, window: MainWindow, store: ModelStore | None = None, *,
-                 autosave_path: Path | None = None, show_first_run: bool = True) -> None:
+                 autosave_path: Path | None = None, show_first_run: bool = True,
+                 takes_dir: Path | None = None, takes_limit_bytes: int | None = None,
+                 asker: Asker | None = None) -> None:
         super().__init__(window)
         self.window = window
         self._store_factory = (lambda: store) if store is not None else ModelStore.locate
@@ -96,6 +115,20 @@ class Studio(QObject):
         #: weights): kept as opened so saving or generating never silently replaces them.
         self.carried: dict[str, Any] = {}
         self.closing = False  # the window was asked to close while work ran: close once it has stopped
+        #: Takes live in the user data folder beside the autosave (a test's own folder in tests).
+        limit = takes_limit_bytes or window.settings.takes_limit_bytes(DEFAULT_LIMIT_BYTES)
+        self.takes = TakeStore(takes_dir or self.autosave_path.parent / "takes", limit)
+        self.session_takes: list[str] = []  # this project's takes, oldest first
+        self.current_take: Take | None = None
+        self.undo_stack = QUndoStack(self)
+        self.history = SetupHistory(self.undo_stack, self._apply_history)
+        self.ask_unsaved: Asker = asker or ask_unsaved_changes
+        self._modified = False  # changes outside the undo stack (takes made, renamed, deleted; first inputs)
+        self._close_approved = False
+        self._discard_session = False
+        self._restore_pending: dict[str, str] = {}  # inputs being reopened by a restore: recorded, not undoable
+        self._taken: tuple[str, GenerationResult] | None = None  # the take just made, still in memory
+        self._unsaved_question: object = None  # the open unsaved-changes question, if any
 
         self.portrait_panel = PortraitPanel(self._analyse)
         self.audio_panel = AudioPanel()
@@ -103,7 +136,18 @@ class Studio(QObject):
         self.analysis_resolution = self.controls.resolution()
         self.motion_view = MotionView()
         self.preview = PreviewPlayer()
-        window.set_central(self.preview)
+        self.takes_strip = TakesStrip()
+        central = QWidget()
+        central.setObjectName("previewArea")
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(0, 0, 0, 0)
+        central_layout.setSpacing(0)
+        central_layout.addWidget(self.preview, 1)
+        central_layout.addWidget(self.takes_strip)
+        window.set_central(central)
+        self.compare = ComparePlayer(self.preview)
+        self.overlay = ProgressOverlay(self.preview, self.cancel)
+        self.notifier = DoneNotifier(window)
         window.add_panel("portrait", "Portrait", self.portrait_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         window.add_panel("controls", "Controls", self.controls, Qt.DockWidgetArea.RightDockWidgetArea)
         window.add_panel("audio", "Voice", self.audio_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
@@ -127,6 +171,8 @@ class Studio(QObject):
         self.autosave_timer.timeout.connect(self.autosave)
         self.refresh_models()
         self.portrait_panel.set_recent(window.settings.recent("portrait"))
+        self.history.record("controls", self.controls.state())
+        self._update_title()
         if show_first_run:
             QTimer.singleShot(0, self._maybe_first_run)
 
@@ -154,10 +200,10 @@ class Studio(QObject):
         self.free_memory_action.triggered.connect(self.free_memory)
         self.new_project_action = QAction("&New Project", w)
         self.new_project_action.setShortcut(QKeySequence.StandardKey.New)
-        self.new_project_action.triggered.connect(self.new_project)
+        self.new_project_action.triggered.connect(self.request_new_project)
         self.open_project_action = QAction("Open &Project…", w)
         self.open_project_action.setShortcut(QKeySequence("Ctrl+Shift+P"))
-        self.open_project_action.triggered.connect(self.choose_project)
+        self.open_project_action.triggered.connect(self.request_choose_project)
         self.save_project_action = QAction("&Save Project", w)
         self.save_project_action.setShortcut(QKeySequence.StandardKey.Save)
         self.save_project_action.triggered.connect(self.save_project)
@@ -170,6 +216,19 @@ class Studio(QObject):
                        self.save_project_as_action):
             w.file_menu.insertAction(first, action)
         w.file_menu.insertSeparator(first)
+        edit_menu = w.menuBar().addMenu("&Edit")
+        w.menuBar().insertMenu(w.view_menu.menuAction(), edit_menu)
+        self.undo_action = self.undo_stack.createUndoAction(w, "&Undo")
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.redo_action = self.undo_stack.createRedoAction(w, "&Redo")
+        redo_keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Redo)
+        if QKeySequence("Ctrl+Shift+Z") not in redo_keys:
+            redo_keys.append(QKeySequence("Ctrl+Shift+Z"))
+        self.redo_action.setShortcuts(redo_keys)
+        edit_menu.addAction(self.undo_action)
+        edit_menu.addAction(self.redo_action)
+        self.undo_stack.cleanChanged.connect(self._update_title)
+        self.edit_menu = edit_menu
         generate_menu = w.menuBar().addMenu("&Generate")
         w.menuBar().insertMenu(w.help_menu.menuAction(), generate_menu)
         for action in (self.generate_action, self.cancel_action, self.preview_motion_action):
@@ -208,11 +267,11 @@ class Studio(QObject):
         w = self.window
         w.portraitRequested.connect(self.open_portrait)
         w.audioRequested.connect(self.open_audio)
-        w.projectRequested.connect(self.open_project)
+        w.projectRequested.connect(self.request_open_project)
         w.exportRequested.connect(self.export)
         self.portrait_panel.portraitReady.connect(self._portrait_ready)
         self.portrait_panel.portraitFailed.connect(self._portrait_failed)
-        self.portrait_panel.faceChosen.connect(lambda _i: self._inputs_changed())
+        self.portrait_panel.faceChosen.connect(self._face_chosen)
         self.audio_panel.audioReady.connect(self._audio_ready)
         self.audio_panel.audioFailed.connect(self._audio_failed)
         self.audio_panel.trimChanged.connect(self._trim_changed)
@@ -225,6 +284,11 @@ class Studio(QObject):
         self.runner.failed.connect(self._task_failed)
         self.runner.cancelled.connect(self._task_cancelled)
         self.runner.busyChanged.connect(self._busy_changed)
+        self.takes_strip.selectionChanged.connect(self._takes_selected)
+        self.takes_strip.renameRequested.connect(self.rename_take)
+        self.takes_strip.deleteRequested.connect(self.delete_takes)
+        self.takes_strip.exportRequested.connect(self.export_take)
+        self.takes_strip.useSettingsRequested.connect(self.use_take_settings)
 
     # ---- inputs -------------------------------------------------------------------------
     def _analyse(self, path: Path, cancel: CancelToken) -> tuple[Portrait, PortraitAnalysis]:
@@ -249,6 +313,7 @@ class Studio(QObject):
     def _portrait_ready(self, payload: Any) -> None:
         # Recent holds files that opened fine, however they were opened (drop, menu, panel, project).
         self.portrait_panel.set_recent(self.window.settings.add_recent("portrait", str(payload[0])))
+        self._setup_changed("portrait", (str(payload[0]), self.portrait_panel.face_index))
         self._inputs_changed()
         self.window.statusBar().showMessage(f"Portrait ready: {Path(payload[0]).name}", 4000)
 
@@ -269,11 +334,18 @@ class Studio(QObject):
         self.models_missing_box = models_missing_box(self.window, message, self.open_model_manager)
         self.models_missing_box.open()
 
+    def _face_chosen(self, index: int) -> None:
+        if self.portrait_panel.path is not None:
+            self._setup_changed("portrait", (str(self.portrait_panel.path), int(index)))
+        self._inputs_changed()
+
     def _audio_ready(self, payload: Any) -> None:
         path, _speech = payload
         self.audio_path = str(path)
         self.window.settings.add_recent("audio", str(path))
         self.trim = self.audio_panel.trim()
+        self.history.record("trim", self.trim)
+        self._setup_changed("audio", (self.audio_path, self.trim))
         self._inputs_changed()
         self.window.statusBar().showMessage(f"Speech ready: {Path(path).name}", 4000)
 
@@ -284,6 +356,9 @@ class Studio(QObject):
 
     def _trim_changed(self, start: float, end: Any) -> None:
         self.trim = (float(start), None if end is None else float(end))
+        if self.audio_panel.path is not None and str(self.audio_panel.path) == self.audio_path:
+            self._setup_changed("trim", self.trim)
+        # else: the selection of a file just read, reported before the file itself (_audio_ready records it)
         self._inputs_changed()
 
     def _inputs_changed(self) -> None:
@@ -301,17 +376,20 @@ class Studio(QObject):
         made, now = self.result.job, self.current_job()
         inputs_differ = now is None or _inputs_of(made) != _inputs_of(now)
         settings_differ = not inputs_differ and now is not None and _settings_of(made) != _settings_of(now)
+        what = f"{self.current_take.name} was" if self.current_take is not None else "This clip was"
         if inputs_differ:
-            text = "This clip was made from another portrait, face, speech or trim — Generate to update it."
+            text = f"{what} made from another portrait, face, speech or trim — Generate to update it."
         elif settings_differ:
-            text = "This clip was made with earlier settings — Generate to see the new ones."
+            text = f"{what} made with earlier settings — Generate to see the new ones."
         else:
             text = ""
         self.preview.set_notice(text)
+        # Export (Ctrl+E) is for the clip of what the window shows; any take exports from the strip, by name.
         self.window.export_action.setEnabled(not inputs_differ)
 
     def _controls_changed(self) -> None:
         self.analysis_resolution = self.controls.resolution()
+        self._setup_changed("controls", self.controls.state())
         self._schedule_autosave()
         self._mark_staleness()
 
@@ -360,13 +438,24 @@ class Studio(QObject):
         seed = self.controls.next_seed_if_unlocked()
         if seed != job.motion.seed:
             job = self.controls.apply_to(job)
+            self.history.record("controls", self.controls.state())  # a drawn seed is no undo step
         job = self._runnable(job)
         engine, override = self.engine, self.motion_override
         self.generation_started = time.monotonic()
         self.progress_bar.setValue(0)
+        self.overlay.start("Generating — loading the models…")
         self._say("Generating…")
-        self.runner.start(lambda report, cancel: ("generate", engine.run(job, report, cancel,
-                                                                          motion_override=override)))
+        store = self.takes
+
+        def task(report: Any, cancel: CancelToken) -> tuple[str, GenerationResult, Take | TakeError]:
+            result = engine.run(job, report, cancel, motion_override=override)
+            try:  # written here, off the UI thread: a long clip's frames are a hundred megabytes
+                kept: Take | TakeError = store.add(result)
+            except TakeError as exc:
+                kept = exc
+            return "generate", result, kept
+
+        self.runner.start(task)
 
     def _runnable(self, job: Job) -> Job:
         """``job`` as the studio runs it: exports go through the Export dialog, not the project's output
@@ -390,46 +479,74 @@ class Studio(QObject):
             return
         job = self._runnable(job)
         engine = self.engine
+        self.overlay.start("Computing head motion and blinks…")
         self._say("Computing head motion…")
         self.runner.start(lambda report, cancel: ("motion", engine.preview_motion(job, cancel), job))
 
     def cancel(self) -> None:
         if self.runner.busy:
             self._say("Cancelling…")
+            self.overlay.cancelling()
             self.runner.cancel()
 
     def _progress(self, event: Any) -> None:
         if isinstance(event, ProgressEvent):
             self.progress_bar.setValue(int(event.fraction * 1000))
             self.stage_label.setText(event.describe())
+            self.overlay.progress(event)
 
     def _task_succeeded(self, payload: Any) -> None:
         kind = payload[0]
         if kind == "generate":
-            self._show_result(payload[1])
+            self._show_result(payload[1], payload[2])
         elif kind == "motion":
             _, motion, job = payload
             portrait = self._portrait_state()
             self.motion_view.set_motion(motion, portrait, job.trim_start)
             self.window.panels["motion"].raise_()
+            self.overlay.finished("Head motion ready", "See the curves in the Motion panel.")
             self._say("Head motion ready")
 
-    def _show_result(self, result: GenerationResult) -> None:
-        if self.result is not None:
-            self.result.discard_previews()
-        self.result = result
-        portrait = self._portrait_state()
-        self.motion_view.set_motion(result.motion, portrait, result.job.trim_start)
-        photo = self.portrait_panel.view.photo()
-        self.preview.load(result.preview_path("full"), result.preview_path("crop"),
-                          photo if not photo.isNull() else None, self.portrait_panel.crop_preview())
-        self.window.export_action.setEnabled(True)
-        self._mark_staleness()  # settings moved while it ran: the clip shows the values it started with
+    def _show_result(self, result: GenerationResult, kept: Take | TakeError) -> None:
+        """A new clip: kept as a take (selected in the strip), shown, and announced."""
         seconds = time.monotonic() - self.generation_started
-        self._say(f"Generated {result.num_frames} frames ({result.duration_s:.1f} s of video) in {seconds:.1f} s")
+        take = kept if isinstance(kept, Take) else None
+        if isinstance(kept, TakeError):
+            log.warning("%s", kept)
+            self.window.statusBar().showMessage(f"{kept} — the clip is shown but not kept as a take.", 10000)
+        if take is None:
+            self._show_clip(result, None)
+        else:
+            self.session_takes.append(take.id)
+            self._taken = (take.id, result)  # shown as it is in memory, not read back
+            self.takes_strip.add_take(take)  # selecting it shows it
+            self._set_modified()
+            self._clean_up_takes()
+            self._schedule_autosave()
+        name = take.name if take is not None else "The clip"
+        summary = f"{result.num_frames} frames ({result.duration_s:.1f} s of video) in {seconds:.1f} s"
+        self.overlay.finished(f"Done — {name} is ready", summary)
+        self.notifier.notify("DAWN Studio: clip ready", f"{name}: {summary}")
+        self._say(f"Generated {summary}")
         for warning in result.warnings:
             self.window.statusBar().showMessage(warning, 8000)
         self.generationFinished.emit(result)
+
+    def _show_clip(self, result: GenerationResult, take: Take | None) -> None:
+        """Make ``result`` (the clip of ``take``, when it is one) the clip on screen."""
+        if self.result is not None and self.result is not result:
+            self.result.discard_previews()
+        self.result = result
+        self.current_take = take
+        portrait = self._portrait_state() if self.portrait_panel.path is not None and \
+            str(self.portrait_panel.path) == result.job.portrait else None
+        self.motion_view.set_motion(result.motion, portrait, result.job.trim_start)
+        photo = self.portrait_panel.view.photo()
+        same_photo = portrait is not None and not photo.isNull()
+        source = take if take is not None else result
+        self.preview.load(source.preview_path("full"), source.preview_path("crop"),
+                          photo if same_photo else None, self.portrait_panel.crop_preview() if same_photo else None)
+        self._mark_staleness()  # settings moved while it ran: the clip shows the values it started with
 
     def _portrait_state(self) -> PortraitState | None:
         face = self.portrait_panel.chosen_face()
@@ -437,10 +554,12 @@ class Studio(QObject):
 
     def _task_failed(self, message: str, details: str) -> None:
         self._say("Generation failed")
+        self.overlay.hide()
         error_box(self.window, "Generation failed", message, details).open()
 
     def _task_cancelled(self) -> None:
         self._say("Cancelled — nothing was kept")
+        self.overlay.finished("Cancelled — nothing was kept")
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
         """Esc cancels a generation wherever the focus is. Closing while generating or exporting
@@ -451,6 +570,11 @@ class Studio(QObject):
             event.accept()
             if event.type() == QEvent.Type.KeyPress:
                 self.cancel()
+            return True
+        if watched is self.window and event.type() == QEvent.Type.Close and not self._close_approved \
+                and not self.closing and self.is_modified():
+            event.ignore()
+            self.confirm_unsaved("quitting", self._approve_close)
             return True
         if watched is self.window and event.type() == QEvent.Type.Close and self.busy_runners():
             event.ignore()
@@ -464,6 +588,10 @@ class Studio(QObject):
                                                 "closes.")
             return True
         return super().eventFilter(watched, event)
+
+    def _approve_close(self) -> None:
+        self._close_approved = True
+        self.window.close()
 
     def busy_runners(self) -> list[TaskRunner]:
         return [runner for runner in (self.runner, self.export_runner) if runner.busy]
@@ -551,55 +679,103 @@ class Studio(QObject):
         if not self._restoring:
             self.autosave_timer.start()
 
+    def session(self) -> Session:
+        """This project's takes and what the window shows, as a project file keeps them."""
+        current = self.current_take.id if self.current_take is not None else None
+        return Session(tuple(self.session_takes), current if current in self.session_takes else None)
+
     def autosave(self) -> None:
+        """Keep the whole setup (inputs, face, trim, controls, takes, the project it belongs to) for the
+        next start, so a crash loses nothing."""
         job = self.current_job()
-        if job is None:
+        if job is None or self._discard_session:
             return
+        session = self.session()
+        extra = {"project_path": str(self.project_path) if self.project_path is not None else None,
+                 "modified": self.is_modified()}
         try:
             self.autosave_path.parent.mkdir(parents=True, exist_ok=True)
-            job.save(self.autosave_path)
+            save_project(self.autosave_path, job, Session(session.takes, session.current_take, extra))
         except OSError as exc:
             log.warning("autosave to %s failed: %s", self.autosave_path, exc)
 
     def restore_autosave(self) -> bool:
-        """Reopen the setup of the last session (portrait, face, speech, trim, controls)."""
+        """Reopen the last session: portrait, face, speech, trim, controls and takes, and the project it was."""
         if not self.autosave_path.is_file():
             return False
         try:
-            job = Job.load(self.autosave_path)
+            job, session = load_project(self.autosave_path)
         except JobError as exc:
             log.warning("ignoring the autosaved setup: %s", exc)
             return False
-        self.apply_job(job)
+        project = session.extra.get("project_path")
+        self.project_path = Path(project) if isinstance(project, str) and project else None
+        self.apply_job(job, session)
+        self._modified = bool(session.extra.get("modified", False))
+        self._update_title()
+        self._clean_up_takes()
         return True
 
-    def apply_job(self, job: Job) -> None:
+    def apply_job(self, job: Job, session: Session | None = None) -> None:
+        """Show a job's setup (and a session's takes) as the new starting point: nothing to undo."""
         self._restoring = True
         try:
             self.carried = {name: getattr(job, name) for name in CARRIED_JOB_FIELDS}
             self.controls.load_from(job)
+            self.history.clear()
+            self.history.record("controls", self.controls.state())
+            self._restore_pending = {}
             if Path(job.portrait).is_file():
+                self._restore_pending["portrait"] = str(job.portrait)
+                self.history.record("portrait", (str(job.portrait), job.face_index))
                 self.open_portrait(job.portrait, job.face_index)
             if Path(job.audio).is_file():
+                self._restore_pending["audio"] = str(job.audio)
+                self.history.record("audio", (str(job.audio), (job.trim_start, job.trim_end)))
+                self.history.record("trim", (job.trim_start, job.trim_end))
                 self.audio_panel.open_audio(job.audio)
                 self.audio_panel.set_trim(job.trim_start, job.trim_end)
                 self.trim = (job.trim_start, job.trim_end)
+            if session is not None:
+                self.session_takes = list(session.takes)
+                takes = self.take_list()
+                current = session.current_take if session.current_take in self.session_takes else None
+                self.session_takes = [t.id for t in takes]
+                if current is None and takes:
+                    current = takes[-1].id
+                self.takes_strip.set_takes(takes)
+            else:
+                current = None
         finally:
             self._restoring = False
+        if current is not None:
+            self.takes_strip.select([current])
+        self.undo_stack.setClean()
+        self._modified = False
         missing = [p for p in (job.portrait, job.audio) if not Path(p).is_file()]
         if missing:
             self._say("Not found: " + ", ".join(Path(p).name for p in missing))
 
     def new_project(self) -> None:
+        """An empty project: no clip, no takes (they stay in the store), nothing to undo."""
         self.project_path = None
         self.carried = {}
+        self.compare.stop()
         if self.result is not None:
             self.result.discard_previews()  # the preview files live in a temp folder of their own
         self.result = None
+        self.current_take = None
+        self._taken = None
+        self.session_takes = []
+        self.takes_strip.set_takes([])
         self.preview.clear()
         self.motion_view.clear()
         self.window.export_action.setEnabled(False)
-        self.window.setWindowTitle("DAWN Studio")
+        self.history.clear()
+        self.history.record("controls", self.controls.state())
+        self.undo_stack.setClean()
+        self._modified = False
+        self._update_title()
 
     def choose_project(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.window, "Open Project", str(Path.home()), dialog_filter("project"))
@@ -608,14 +784,21 @@ class Studio(QObject):
 
     def open_project(self, path: str) -> None:
         try:
-            job = Job.load(path)
+            job, session = load_project(path)
         except JobError as exc:
             error_box(self.window, "Cannot open project", str(exc)).open()
             return
+        self.compare.stop()
+        if self.result is not None:
+            self.result.discard_previews()
+        self.result, self.current_take, self._taken = None, None, None
+        self.preview.clear()
+        self.motion_view.clear()
+        self.window.export_action.setEnabled(False)
         self.project_path = Path(path)
         self.window.settings.add_recent("project", path)
-        self.window.setWindowTitle(f"{self.project_path.stem} — DAWN Studio")
-        self.apply_job(job)
+        self.apply_job(job, session)
+        self._update_title()
 
     def save_project(self, ask: bool = False) -> Path | None:
         job = self.current_job()
@@ -630,29 +813,38 @@ class Studio(QObject):
                 return None
             path = Path(chosen if chosen.endswith(".dawn") else chosen + ".dawn")
         try:
-            job.save(path)
+            save_project(path, job, self.session())
         except OSError as exc:
             error_box(self.window, "Cannot save project", f"{path}: {exc.strerror or exc}").open()
             return None
         self.project_path = path
         self.window.settings.add_recent("project", str(path))
-        self.window.setWindowTitle(f"{path.stem} — DAWN Studio")
+        self.undo_stack.setClean()
+        self._modified = False
+        self._update_title()
+        self.autosave()
         self._say(f"Saved {path.name}")
         return path
 
     # ---- shutdown ------------------------------------------------------------------------
     def shutdown(self) -> None:
+        self._close_approved = True  # quitting: the window closes without another question
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self)
-        self.autosave()
+        if self._discard_session:
+            self.autosave_path.unlink(missing_ok=True)  # "Don't Save": the next start begins afresh
+        else:
+            self.autosave()
         self.exports.clear_pending()
         for runner in (self.runner, self.export_runner):
             runner.cancel()
             runner.wait()
         self.portrait_panel.shutdown()
         self.audio_panel.shutdown()
-        self.preview.player.stop()
+        for player in (self.compare.player, self.preview.player):
+            player.pause()  # stopping a playing clip without an audio device can leave the backend stuck
+            player.stop()
         if self.result is not None:
             self.result.discard_previews()
 

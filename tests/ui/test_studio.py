@@ -49,7 +49,7 @@ def load_inputs(studio, qtbot, speech):
 
 def test_layout_menus_and_empty_state(studio):
     titles = [a.text().replace("&", "") for a in studio.window.menuBar().actions()]
-    assert titles == ["File", "View", "Generate", "Models", "Help"]
+    assert titles == ["File", "Edit", "View", "Generate", "Models", "Help"]
     assert set(studio.window.panels) == {"portrait", "controls", "audio", "motion"}
     assert studio.current_job() is None
     studio.generate()
@@ -124,10 +124,12 @@ def test_drop_set_controls_generate_preview_export(studio, qtbot, speech_2s, tmp
     assert proposed.name.startswith("real_female_1_talking") and proposed.suffix == ".mp4"
     assert not proposed.exists(), "never an existing name"
 
-    previews = studio.result.preview_dir
-    assert previews is not None and previews.is_dir()
+    take = studio.current_take
+    assert studio.result.preview_dir is None, "the preview clips moved into the take: no temp folder left behind"
+    assert take is not None and take.preview_path("full") is not None and take.preview_path("crop") is not None
     studio.new_project()
-    assert not previews.exists(), "New Project must not leave the old clip's preview files behind"
+    assert studio.take_list() == [] and studio.takes.get(take.id) is not None, \
+        "New Project starts an empty strip; the take stays stored for the project that made it"
 
 
 def test_cancel_a_run(studio, qtbot, speech_2s):
@@ -251,6 +253,7 @@ def test_closing_during_generation_stops_it_first_then_closes(studio, qtbot, spe
     qtbot.waitUntil(lambda: studio.stage_label.text() != "", timeout=60_000)
     assert studio.runner.busy
     studio.window.close()
+    studio._unsaved_question.button(QMessageBox.StandardButton.Discard).click()  # unsaved: asked first
     assert studio.window.isVisible(), "the window must stay until the work has stopped"
     assert "Stopping" in studio.window.statusBar().currentMessage()
     qtbot.waitUntil(lambda: not studio.window.isVisible(), timeout=120_000)
