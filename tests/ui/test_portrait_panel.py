@@ -130,12 +130,21 @@ def test_sample_portrait_shows_its_face_crop_and_info(qtbot, panel, analyser):
     thumbnail = panel.thumbnail.pixmap()
     assert panel.thumbnail.isVisible() and thumbnail.width() == THUMBNAIL_SIDE == thumbnail.height()
 
+    # Plain words for a creator (the sample faces slightly to the right with the chin a little down, eyes
+    # open); the 3DDFA numbers are in the tooltip.
     info = panel.info_label.text()
     yaw, pitch, roll = analysis.faces[0].pose[:3]
     left, right = analysis.faces[0].eye_ratios
-    assert info.startswith("real_female_1.jpeg · 450×450 px · 1 face · ")
-    assert f"yaw {yaw:+.1f}°" in info and f"pitch {pitch:+.1f}°" in info and f"roll {roll:+.1f}°" in info
-    assert f"{left:.2f} (left) / {right:.2f} (right)" in info
+    assert info.splitlines() == [
+        "real_female_1.jpeg · 450×450 px · 1 face",
+        f"Head turned {abs(yaw):.0f}° to the right, chin down {abs(pitch):.0f}°",
+        "Eyes open",
+    ]
+    for technical in ("yaw", "pitch", "roll", "BFM", "openness"):
+        assert technical not in info
+    tip = panel.info_label.toolTip()
+    assert f"yaw {yaw:+.1f}°" in tip and f"pitch {pitch:+.1f}°" in tip and f"roll {roll:+.1f}°" in tip
+    assert f"{left:.2f} (left) / {right:.2f} (right)" in tip
     assert panel.message() == ""
     assert panel.face_combo.isVisible() and not panel.face_combo.isEnabled()
 
@@ -145,6 +154,7 @@ def test_estimated_landmarks_are_noted(qtbot, panel, models):
     face = panel.chosen_face()
     if face.estimated:  # the shared folder has no BFM file: eyes and box come from the landmark head
         assert panel.note_label.isVisible() and "estimated" in panel.note_label.text()
+        assert "BFM" not in panel.note_label.text() and "bfm_noneck_v3.pkl" in panel.note_label.toolTip()
     else:
         assert not panel.note_label.isVisible()
 
@@ -166,7 +176,7 @@ def test_click_keys_and_combo_choose_among_faces(qtbot, panel, two_faces):
     assert_rect_close(panel.crop_rect(), expected_rect(panel, analysis.faces[1].crop.box))
     assert panel.crop_rect() != first_crop and panel.crop_preview() != first_thumbnail
     assert panel.face_combo.currentText() == "Face 2 of 2"
-    assert "face 2: " in panel.info_label.text() and "2 faces" in panel.info_label.text()
+    assert "Face 2: Head " in panel.info_label.text() and "2 faces" in panel.info_label.text()
 
     with qtbot.assertNotEmitted(panel.faceChosen):  # outside every face: nothing changes
         qtbot.mouseClick(panel.view, Qt.MouseButton.LeftButton, pos=QPoint(2, 2))
@@ -435,4 +445,4 @@ def test_a_27_megapixel_photo_is_analysed_at_full_size_and_shown_downscaled(qtbo
     assert max(shown.width(), shown.height()) == MAX_DISPLAY_SIDE
     assert_rect_close(panel.face_rects()[0], expected_rect(panel, analysis.faces[0].box))
     assert panel.crop_preview().size() == QSize(OUTPUT_SIZE, OUTPUT_SIZE)
-    assert panel.info_label.text().startswith("big.jpg · 6000×4500 px · 1 face · ")
+    assert panel.info_label.text().startswith("big.jpg · 6000×4500 px · 1 face\nHead ")
