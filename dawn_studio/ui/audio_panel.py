@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 _AUDIO = getattr(QtMultimedia, "QtAudio", None) or QtMultimedia.QAudio  # renamed in Qt 6.7
 MIN_SELECTION_S = 0.04  # one video frame: the shortest speech that still makes a video
 PLAYHEAD_INTERVAL_MS = 30
+RECORDER_COMBO_CHARS = 8  # the microphone list may be narrow; its drop-down shows the full names
 WAVEFORM_MIN_HEIGHT = 80  # the panel fits under the preview on a 768-pixel-high screen
 END_GRACE_S = 1.0  # a sink that never reports running dry is stopped this long after the selection's end
 
@@ -293,7 +294,7 @@ class AudioPanel(QWidget):
         self.record_toggle.setCheckable(True)
         self.record_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.record_toggle.setToolTip("Show or hide the recorder: record a voice-over with a microphone")
-        self.file_label = QLabel("No audio yet: open or drop a recording, or record one")
+        self.file_label = QLabel("No audio yet")
         self.file_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.progress = QProgressBar()
         self.progress.setTextVisible(False)
@@ -339,6 +340,7 @@ class AudioPanel(QWidget):
 
         self.recorder = RecorderWidget(recorder_factory=recorder_factory, availability=recording_check,
                                        folder=recordings_dir)
+        self.recorder.device_combo.setMinimumContentsLength(RECORDER_COMBO_CHARS)
         self.recorder.recordingFinished.connect(self._recorded)
         self.recorder.stateChanged.connect(self._recorder_state)
         # Shown on demand (Record…), so the panel fits under the preview on a laptop screen.
@@ -358,7 +360,6 @@ class AudioPanel(QWidget):
         header.addWidget(self.open_button)
         header.addWidget(self.record_toggle)
         header.addWidget(self.file_label, 1)
-        header.addWidget(self.info_label)
         header.addWidget(self.progress)
         header.addWidget(self.cancel_button)
         trim_row = QHBoxLayout()
@@ -379,6 +380,7 @@ class AudioPanel(QWidget):
         layout.setSpacing(4)
         layout.addLayout(header)
         layout.addWidget(self.message_label)
+        layout.addWidget(self.info_label)
         layout.addWidget(self.waveform, 1)
         layout.addLayout(trim_row)
         layout.addLayout(transport)

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -243,7 +244,7 @@ class ControlsPanel(QWidget):
         )
 
         video = QGroupBox("Video")
-        video_form = QFormLayout(video)
+        video_form = _form(video)
         self._add_row(
             video_form, "&Resolution:", resolution_row, self.resolution_buttons[RESOLUTIONS[0]],
             "Size of the video the model makes (128 × 128 or 256 × 256 pixels); each size is a separate model",
@@ -287,20 +288,24 @@ class ControlsPanel(QWidget):
             "always give the same motion (random seed)"
         )
         self.seed_spin.setAccessibleName("Seed")
+        # Room for a drawn seed (up to ten digits) however narrow the panel gets.
+        self.seed_spin.setMinimumWidth(self.seed_spin.fontMetrics().horizontalAdvance("9" * 10) + 28)
         self.new_seed_button = QPushButton("&New seed")
         self.new_seed_button.setToolTip("Pick a random seed to try a different take of the motion")
-        self.lock_seed_check = QCheckBox("Loc&k")
+        self.lock_seed_check = QCheckBox("Loc&k this seed")
         self.lock_seed_check.setToolTip(
             "Locked: every generation uses this seed, so only your changes make a difference. "
             "Unlocked: each generation picks a new seed and shows it here"
         )
-        seed_row = QHBoxLayout()
-        seed_row.addWidget(self.seed_spin, 1)
-        seed_row.addWidget(self.new_seed_button)
-        seed_row.addWidget(self.lock_seed_check)
+        seed_row = QGridLayout()  # two short lines, so the panel fits a narrow laptop column
+        seed_row.setContentsMargins(0, 0, 0, 0)
+        seed_row.addWidget(self.seed_spin, 0, 0)
+        seed_row.addWidget(self.new_seed_button, 0, 1)
+        seed_row.addWidget(self.lock_seed_check, 1, 0, 1, 2)
+        seed_row.setColumnStretch(0, 1)
 
         motion = QGroupBox("Motion")
-        motion_form = QFormLayout(motion)
+        motion_form = _form(motion)
         motion_form.addRow(self.still_head_check)
         self._add_row(motion_form, "Head &motion:", self.head_motion_slider)
         self._add_row(motion_form, "Head &turns:", self.rotation_slider)
@@ -339,7 +344,7 @@ class ControlsPanel(QWidget):
             "measurements, first audio channel only, at most 8 seconds rendered)"
         )
         self.advanced_box = QWidget()
-        advanced_form = QFormLayout(self.advanced_box)
+        advanced_form = _form(self.advanced_box)
         advanced_form.setContentsMargins(16, 0, 0, 0)
         self._add_row(advanced_form, "Fo&llow the speech:", self.guidance_spin)
         self._add_row(advanced_form, "Refinement &passes:", self.steps_spin)
@@ -354,6 +359,7 @@ class ControlsPanel(QWidget):
         reset_row.addWidget(self.reset_button)
 
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(video)
         layout.addWidget(motion)
         layout.addWidget(self.advanced_button)
@@ -636,6 +642,13 @@ class ControlsPanel(QWidget):
         shown = saved.flag("advanced_open", False)
         self.advanced_button.setChecked(shown)
         self._advanced_toggled(shown)
+
+
+def _form(parent: QWidget) -> QFormLayout:
+    """A form whose fields move under their labels when the panel is too narrow for both side by side."""
+    form = QFormLayout(parent)
+    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+    return form
 
 
 def _narrow_combo() -> QComboBox:

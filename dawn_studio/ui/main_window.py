@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -69,16 +69,21 @@ class StartPage(QFrame):
 
 class PanelScroll(QScrollArea):
     """A dock's panel that scrolls when the window is too small for it, instead of forcing the window to
-    grow: the window's minimum size then never depends on what a panel shows (a 1024×640 screen works)."""
+    grow: the window's minimum size then never depends on what a panel shows (a 1024×640 screen works).
+
+    The panel gets the viewport's size, never less than its minimum for that width: it scrolls only
+    when it truly does not fit (QScrollArea would size it by its preferred height for wrapped text).
+    """
 
     MINIMUM = QSize(160, 90)
 
     def __init__(self, panel: QWidget, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName(f"{panel.objectName() or 'panel'}Scroll")
-        self.setWidget(panel)
-        self.setWidgetResizable(True)
+        self.setWidgetResizable(False)
         self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setWidget(panel)
+        panel.installEventFilter(self)
 
     def panel(self) -> QWidget:
         return self.widget()
@@ -89,6 +94,37 @@ class PanelScroll(QScrollArea):
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt API)
         return self.MINIMUM
+
+    def _minimum_height(self, panel: QWidget, width: int) -> int:
+        layout = panel.layout()
+        minimum = panel.minimumSizeHint().height()
+        if layout is not None and layout.hasHeightForWidth():
+            minimum = max(minimum, layout.minimumHeightForWidth(width))
+        return max(minimum, panel.minimumHeight())
+
+    def fit_panel(self) -> None:
+        """Size the panel to the viewport (scrolling only what does not fit)."""
+        panel = self.widget()
+        if panel is None:
+            return
+        scrollbar = self.verticalScrollBar().sizeHint().width()
+        min_width = max(panel.minimumSizeHint().width(), panel.minimumWidth())
+        width = max(self.width(), min_width)
+        height = self._minimum_height(panel, width)
+        if height > self.height():  # a vertical scroll bar will take part of the width
+            width = max(self.width() - scrollbar, min_width)
+            height = self._minimum_height(panel, width)
+        panel.resize(width, max(height, self.height() - (self.horizontalScrollBar().sizeHint().height()
+                                                          if width > self.width() else 0)))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self.fit_panel()
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt API)
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self.fit_panel()
+        return super().eventFilter(watched, event)
 
 
 class Banner(QFrame):
@@ -271,11 +307,17 @@ class MainWindow(QMainWindow):
         sides = [(d, share) for name, share in (("portrait", 0.24), ("controls", 0.25))
                  if (d := docks.get(name)) is not None]
         if sides:
-            self.resizeDocks([d for d, _ in sides], [max(220, int(width * share)) for _, share in sides],
+            # The central preview keeps at least what it needs; the side columns share the rest.
+            room = (width - self.central_content.minimumSizeHint().width() - 24) // len(sides)
+            self.resizeDocks([d for d, _ in sides], [max(200, min(room, max(270, int(width * share)))) for _, share in sides],
                              Qt.Orientation.Horizontal)
         bottom = [d for name in ("audio", "motion") if (d := docks.get(name)) is not None]
         if bottom:
-            self.resizeDocks(bottom, [int(height * 0.36)] * len(bottom), Qt.Orientation.Vertical)
+            # Tall enough for the Voice panel without scrolling, and never more than the preview can spare.
+            needed = max(d.widget().widget().minimumSizeHint().height() for d in bottom[:1]) + 60
+            spare = height - self.central_content.minimumSizeHint().height() - 120
+            wanted = max(int(height * 0.34), min(needed, spare))
+            self.resizeDocks(bottom, [wanted] * len(bottom), Qt.Orientation.Vertical)
 
     # files -------------------------------------------------------------------------
     def choose_portrait(self) -> None:

@@ -129,7 +129,7 @@ class MotionView(QWidget):
             "Quickly work out only the head motion and blinks for this speech, without making the video"
         )
         self.preview_button.clicked.connect(self.previewRequested.emit)
-        self.edit_button = QPushButton("Edit curves b&y dragging")
+        self.edit_button = QPushButton("Edit b&y dragging")
         self.edit_button.setCheckable(True)
         self.edit_button.setToolTip(
             "When on, drag a curve up or down to change the motion around that moment. "
@@ -146,10 +146,16 @@ class MotionView(QWidget):
             "E&xport curve…", "Save the head pose or the blinks shown here as a CSV or NPY file",
             self.export_actions, self.export_curve,
         )
-        self._toolbar = QHBoxLayout()
-        self._toolbar.addWidget(self.status_label, 1)
+        # The message above the buttons: one row of buttons fits under the preview of a 1024-pixel window
+        # ("Export curve…" was cut off at the window's edge).
+        buttons = QHBoxLayout()
         for widget in (self.preview_button, self.edit_button, self.import_button, self.export_button):
-            self._toolbar.addWidget(widget)
+            buttons.addWidget(widget)
+        buttons.addStretch(1)
+        self._toolbar = QVBoxLayout()
+        self._toolbar.setContentsMargins(6, 4, 6, 0)
+        self._toolbar.addWidget(self.status_label)
+        self._toolbar.addLayout(buttons)
 
     def _menu_button(
         self, text: str, tip: str, actions: dict[str, QAction], handler: Callable[[CurveKind], Any]

@@ -478,7 +478,6 @@ class PortraitPanel(QWidget):
         top.addWidget(self.open_button)
         top.addWidget(self.recent_button)
         top.addStretch(1)
-        top.addWidget(self.face_combo)
 
         self.view = PortraitView()
         self.view.faceRequested.connect(self.set_face_index)
@@ -517,19 +516,22 @@ class PortraitPanel(QWidget):
         self.busy_row.setVisible(False)
 
         texts = QVBoxLayout()
+        texts.addWidget(self.face_combo, 0, Qt.AlignmentFlag.AlignLeft)  # here, the top row stays narrow
         texts.addWidget(self.info_label)
-        texts.addWidget(self.note_label)
-        texts.addWidget(self.message_label)
-        texts.addWidget(self.busy_row)
         texts.addStretch(1)
         bottom = QHBoxLayout()
         bottom.addWidget(self.thumbnail, 0, Qt.AlignmentFlag.AlignTop)
         bottom.addLayout(texts, 1)
 
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(top)
         layout.addWidget(self.view, 1)
         layout.addLayout(bottom)
+        # Notes and problems take the panel's whole width, so they stay short on a narrow screen.
+        layout.addWidget(self.note_label)
+        layout.addWidget(self.message_label)
+        layout.addWidget(self.busy_row)
         self.setFocusProxy(self.view)
         self._show_info()
 
