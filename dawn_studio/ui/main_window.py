@@ -309,8 +309,8 @@ class MainWindow(QMainWindow):
         if sides:
             # The central preview keeps at least what it needs; the side columns share the rest.
             room = (width - self.central_content.minimumSizeHint().width() - 24) // len(sides)
-            self.resizeDocks([d for d, _ in sides], [max(200, min(room, max(270, int(width * share)))) for _, share in sides],
-                             Qt.Orientation.Horizontal)
+            widths = [max(200, min(room, max(270, int(width * share)))) for _, share in sides]
+            self.resizeDocks([d for d, _ in sides], widths, Qt.Orientation.Horizontal)
         bottom = [d for name in ("audio", "motion") if (d := docks.get(name)) is not None]
         if bottom:
             # Tall enough for the Voice panel without scrolling, and never more than the preview can spare.

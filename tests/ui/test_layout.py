@@ -24,7 +24,6 @@ from dawn_studio.ui.settings import AppSettings
 from dawn_studio.ui.studio import Studio
 
 
-
 def load_inputs(studio, qtbot, speech) -> None:
     studio.window.request_file(str(sample_portrait("real_female_1.jpeg")), "image")
     studio.window.request_file(str(speech), "audio")
