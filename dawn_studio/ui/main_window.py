@@ -13,6 +13,8 @@ from PySide6.QtGui import (
     QDesktopServices,
     QDragEnterEvent,
     QDropEvent,
+    QFont,
+    QFontMetrics,
     QKeySequence,
 )
 from PySide6.QtWidgets import (
@@ -65,6 +67,25 @@ class StartPage(QFrame):
         layout.addSpacing(16)
         layout.addWidget(steps)
         layout.addStretch(1)
+
+
+#: Room a window manager takes beside the title: icon, minimise/maximise/close buttons, padding.
+TITLE_BAR_CHROME = 170
+
+
+def fit_window_title(window: QWidget) -> int:
+    """Make a small dialog wide enough that the window manager shows its whole title ("Expor… Studio"
+    was all an export progress window showed). Returns the minimum width set."""
+    title = window.windowTitle()
+    app = QApplication.instance()
+    name = app.applicationDisplayName() if isinstance(app, QApplication) else ""
+    if name and not title.endswith(name):
+        title = f"{title} — {name}"  # what Qt hands the window manager
+    font = QFont(window.font())
+    font.setBold(True)
+    width = QFontMetrics(font).horizontalAdvance(title) + TITLE_BAR_CHROME
+    window.setMinimumWidth(max(window.minimumWidth(), width))
+    return width
 
 
 class PanelScroll(QScrollArea):

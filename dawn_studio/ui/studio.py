@@ -31,7 +31,8 @@ from .audio_panel import AudioPanel
 from .controls_panel import ControlsPanel
 from .errors import error_box
 from .export_dialog import ExportDialog
-from .main_window import MainWindow
+from .main_window import MainWindow, fit_window_title
+from .model_banner import BANNER_BUTTON, missing_models_text
 from .model_manager import ModelManagerDialog, first_run_dialog
 from .motion_view import MotionView
 from .portrait_panel import PortraitPanel
@@ -209,6 +210,7 @@ class Studio(QObject):
         w.audioRequested.connect(self.open_audio)
         w.projectRequested.connect(self.open_project)
         w.exportRequested.connect(self.export)
+        w.banner.button.clicked.connect(self.open_model_manager)
         self.portrait_panel.portraitReady.connect(self._portrait_ready)
         self.portrait_panel.portraitFailed.connect(self._portrait_failed)
         self.portrait_panel.portraitOpened.connect(self._portrait_opened)
@@ -493,6 +495,7 @@ class Studio(QObject):
             return
         progress = QProgressDialog("Exporting…", "Cancel", 0, result.num_frames, self.window)
         progress.setWindowTitle("Export")
+        fit_window_title(progress)
         progress.setWindowModality(Qt.WindowModality.WindowModal)
         progress.setMinimumDuration(300)
         progress.canceled.connect(self.export_runner.cancel)
@@ -530,7 +533,9 @@ class Studio(QObject):
 
     # ---- models -------------------------------------------------------------------------
     def refresh_models(self) -> None:
-        self.controls.set_available_resolutions(video_availability(self.store))
+        availability = video_availability(self.store)
+        self.controls.set_available_resolutions(availability)
+        self.window.banner.show_text(missing_models_text(self.store, availability), BANNER_BUTTON)
 
     def open_model_manager(self) -> ModelManagerDialog:
         dialog = ModelManagerDialog(self._store_factory, self.window)

@@ -3,9 +3,11 @@ speech and a generated clip load, the status bar stays inside it, and no text or
 
 import pytest
 from PySide6.QtCore import QPoint, QRect, QSettings
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractScrollArea,
+    QApplication,
     QCheckBox,
     QComboBox,
     QDockWidget,
@@ -19,7 +21,9 @@ from PySide6.QtWidgets import (
 from support.paths import sample_portrait
 
 from dawn_studio.modelstore import ModelStore
+from dawn_studio.stages.export import ExportSettings
 from dawn_studio.ui.app import create_application, create_main_window
+from dawn_studio.ui.export_dialog import ExportRequest
 from dawn_studio.ui.settings import AppSettings
 from dawn_studio.ui.studio import Studio
 
@@ -136,7 +140,7 @@ def assert_fits(studio, size) -> None:
 
 
 @pytest.mark.parametrize("laptop_studio", SIZES, indirect=True, ids=["1366x768", "1024x640"])
-def test_the_window_fits_a_laptop_screen_and_never_resizes_itself(laptop_studio, qtbot, speech_2s):
+def test_the_window_fits_a_laptop_screen_and_never_resizes_itself(laptop_studio, qtbot, speech_2s, tmp_path):
     studio, size = laptop_studio
     assert_fits(studio, size)
 
@@ -153,6 +157,17 @@ def test_the_window_fits_a_laptop_screen_and_never_resizes_itself(laptop_studio,
     qtbot.waitUntil(lambda: not studio.runner.busy, timeout=10_000)
     qtbot.wait(50)
     assert_fits(studio, size)
+
+    # The export progress window is wide enough for its whole title ("Expor… Studio" before).
+    out = tmp_path / "talk.mp4"
+    with qtbot.waitSignal(studio.export_runner.succeeded, timeout=120_000):
+        studio.start_export(ExportRequest(out, ExportSettings(), full_frame=True))
+        progress = studio.export_progress
+        bold = QFont(progress.font())
+        bold.setBold(True)
+        title = f"{progress.windowTitle()} — {QApplication.applicationDisplayName()}"
+        assert progress.minimumWidth() >= QFontMetrics(bold).horizontalAdvance(title) + 100
+    assert out.is_file()
 
     # Every panel readable when brought forward: the Motion tab (its "Export curve…" button was cut off at
     # the window's edge), the recorder, the advanced settings.
