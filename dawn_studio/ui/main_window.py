@@ -337,7 +337,7 @@ class MainWindow(QMainWindow):
             # Tall enough for the Voice panel without scrolling, and never more than the preview can spare.
             needed = max(d.widget().widget().minimumSizeHint().height() for d in bottom[:1]) + 60
             spare = height - self.central_content.minimumSizeHint().height() - 120
-            wanted = max(int(height * 0.34), min(needed, spare))
+            wanted = max(int(height * 0.38), min(needed, spare))
             self.resizeDocks(bottom, [wanted] * len(bottom), Qt.Orientation.Vertical)
 
     # files -------------------------------------------------------------------------

@@ -181,8 +181,8 @@ class MotionView(QWidget):
         self.pose_plot = self.graphics.addPlot(row=0, col=0, viewBox=_EditableViewBox())
         self.blink_plot = self.graphics.addPlot(row=1, col=0, viewBox=_EditableViewBox())
         self.blink_plot.setXLink(self.pose_plot)
-        self.pose_plot.setLabel("left", "Head turn (°)")
-        self.blink_plot.setLabel("left", "Eye opening")
+        self.pose_plot.setLabel("left", "Head (°)")  # short: the plot may be only a few lines tall
+        self.blink_plot.setLabel("left", "Eyes")
         self.blink_plot.setLabel("bottom", "Time (s)")
         self.pose_plot.getAxis("bottom").setStyle(showValues=False)
         self.blink_plot.getAxis("left").enableAutoSIPrefix(False)

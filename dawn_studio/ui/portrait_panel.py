@@ -81,17 +81,15 @@ def describe_pose(yaw: float, pitch: float, roll: float) -> str:
     3DDFA angles (degrees): positive yaw turns the face towards the photo's left, positive pitch
     lowers the chin, positive roll tilts the top of the head towards the photo's left.
     """
-    parts = []
+    head = []
     if abs(yaw) >= STRAIGHT_DEGREES:
-        parts.append(f"turned {abs(yaw):.0f}° to the {'left' if yaw > 0 else 'right'}")
-    if abs(pitch) >= STRAIGHT_DEGREES:
-        parts.append(f"chin {'down' if pitch > 0 else 'up'} {abs(pitch):.0f}°")
+        head.append(f"turned {abs(yaw):.0f}° to the {'left' if yaw > 0 else 'right'}")
     if abs(roll) >= STRAIGHT_DEGREES:
-        parts.append(f"tilted {abs(roll):.0f}° to the {'left' if roll > 0 else 'right'}")
-    if not parts:
-        return "Head straight, facing the camera"
-    text = ", ".join(parts)
-    return "Head " + text
+        head.append(f"tilted {abs(roll):.0f}° to the {'left' if roll > 0 else 'right'}")
+    chin = f"chin {'down' if pitch > 0 else 'up'} {abs(pitch):.0f}°" if abs(pitch) >= STRAIGHT_DEGREES else ""
+    if head:
+        return "Head " + ", ".join(head + ([chin] if chin else []))
+    return chin.capitalize() if chin else "Head straight, facing the camera"
 
 
 def describe_eyes(left: float, right: float) -> str:

@@ -21,6 +21,8 @@ from dawn_studio.ui.portrait_panel import (
     MAX_DISPLAY_SIDE,
     THUMBNAIL_SIDE,
     PortraitPanel,
+    describe_eyes,
+    describe_pose,
     display_image,
 )
 
@@ -176,7 +178,7 @@ def test_click_keys_and_combo_choose_among_faces(qtbot, panel, two_faces):
     assert_rect_close(panel.crop_rect(), expected_rect(panel, analysis.faces[1].crop.box))
     assert panel.crop_rect() != first_crop and panel.crop_preview() != first_thumbnail
     assert panel.face_combo.currentText() == "Face 2 of 2"
-    assert "Face 2: Head " in panel.info_label.text() and "2 faces" in panel.info_label.text()
+    assert "\nFace 2: " in panel.info_label.text() and "2 faces" in panel.info_label.text()
 
     with qtbot.assertNotEmitted(panel.faceChosen):  # outside every face: nothing changes
         qtbot.mouseClick(panel.view, Qt.MouseButton.LeftButton, pos=QPoint(2, 2))
@@ -446,3 +448,16 @@ def test_a_27_megapixel_photo_is_analysed_at_full_size_and_shown_downscaled(qtbo
     assert_rect_close(panel.face_rects()[0], expected_rect(panel, analysis.faces[0].box))
     assert panel.crop_preview().size() == QSize(OUTPUT_SIZE, OUTPUT_SIZE)
     assert panel.info_label.text().startswith("big.jpg · 6000×4500 px · 1 face\nHead ")
+
+
+def test_pose_and_eyes_in_plain_words():
+    # 3DDFA signs: positive yaw faces the photo's left, positive pitch lowers the chin, positive roll tilts the
+    # top of the head to the photo's left.
+    assert describe_pose(12.4, 0.0, 0.0) == "Head turned 12° to the left"
+    assert describe_pose(-12.4, -7.0, 0.0) == "Head turned 12° to the right, chin up 7°"
+    assert describe_pose(1.0, 8.6, -13.8) == "Head tilted 14° to the right, chin down 9°"
+    assert describe_pose(0.0, 8.6, 0.0) == "Chin down 9°"
+    assert describe_pose(2.0, -1.0, 2.9) == "Head straight, facing the camera"
+    assert describe_eyes(0.30, 0.29) == "Eyes open"
+    assert describe_eyes(0.05, 0.04) == "Eyes closed"
+    assert describe_eyes(0.30, 0.15) == "Left eye open, right eye half open"
