@@ -50,9 +50,9 @@ from ..stages.motion import (
 EDIT_RADIUS_FRAMES = 6
 #: Plotted curves: name → (curve kind, column, legend label, colour). Colours read on dark and light.
 CURVES: dict[str, tuple[CurveKind, int, str, str]] = {
-    "yaw": ("pose", 0, "Yaw (turn left/right)", "#e4572e"),
-    "pitch": ("pose", 1, "Pitch (nod up/down)", "#2e86de"),
-    "roll": ("pose", 2, "Roll (tilt sideways)", "#17a589"),
+    "yaw": ("pose", 0, "Turn (yaw)", "#e4572e"),
+    "pitch": ("pose", 1, "Nod (pitch)", "#2e86de"),
+    "roll": ("pose", 2, "Tilt (roll)", "#17a589"),
     "eye_left": ("blink", 0, "Left eye", "#9b59b6"),
     "eye_right": ("blink", 1, "Right eye", "#d4a017"),
 }

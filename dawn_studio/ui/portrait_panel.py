@@ -470,6 +470,7 @@ class PortraitPanel(QWidget):
         self.face_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.face_combo.setMinimumContentsLength(len("Face 10 of 10"))
         self.face_combo.setEnabled(False)
+        self.face_combo.setVisible(False)  # until a photo's faces are known (an empty list says nothing)
         self.face_combo.currentIndexChanged.connect(self._combo_changed)
 
         top = QHBoxLayout()
