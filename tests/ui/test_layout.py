@@ -79,6 +79,8 @@ def clipped_widgets(window: QWidget, vertical_scroll_ok: bool = False) -> list[s
     for widget in window.findChildren(QWidget):
         if not isinstance(widget, kinds) or not widget.isVisible() or widget.width() == 0:
             continue
+        if widget.window() is not window:  # a dialog of its own (its own frame, its own geometry)
+            continue
         if isinstance(widget.parentWidget(), QTabBar):  # the tab bar's own scroll arrows
             continue
         dock = widget.parentWidget()
