@@ -170,11 +170,13 @@ class Shooter:
             window.deleteLater()
 
     def state_splash(self) -> None:
-        from dawn_studio.ui.splash import StartupSplash
+        from dawn_studio.ui.splash import HEAVY_MODULES, STEP_TEXTS, StartupSplash
 
         splash = StartupSplash()
         splash.show_centred()
-        splash.say("Loading the engine (PyTorch)…")
+        splash.bar.setRange(0, len(HEAVY_MODULES) + 1)
+        splash.bar.setValue(1)
+        splash.say(STEP_TEXTS[HEAVY_MODULES[1]])
         self.settle(500)
         self.grab(splash, "splash")
         splash.close()

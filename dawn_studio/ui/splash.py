@@ -22,7 +22,13 @@ log = logging.getLogger(__name__)
 #: Modules without Qt that take seconds to import (torch, transformers through the engine): imported
 #: on a background thread while the splash is on screen. Qt modules are imported on the GUI thread.
 HEAVY_MODULES = ("dawn_studio.device", "dawn_studio.engine.engine", "dawn_studio.modelstore.contents")
-POLL_MS = 30
+#: What the splash says while each of ``HEAVY_MODULES`` loads.
+STEP_TEXTS = {
+    "dawn_studio.device": "Loading PyTorch…",
+    "dawn_studio.engine.engine": "Loading the engine…",
+    "dawn_studio.modelstore.contents": "Looking at the model files…",
+}
+POLL_MS = 100
 
 
 class StartupSplash(QFrame):
@@ -44,8 +50,12 @@ class StartupSplash(QFrame):
         version.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.message = QLabel("Starting…")
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setWordWrap(True)
         self.bar = QProgressBar()
-        self.bar.setRange(0, 0)  # busy: how long the libraries take to load is not known
+        # Steps, not a busy animation: repainting one while the libraries load on the other thread slowed
+        # the start by a second (both need the interpreter).
+        self.bar.setRange(0, 1)
+        self.bar.setValue(0)
         self.bar.setTextVisible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(32, 24, 32, 24)
@@ -73,6 +83,7 @@ class StartupSplash(QFrame):
 
     def say(self, text: str) -> None:
         self.message.setText(text)
+        self.adjustSize()  # a longer message wraps onto another line instead of being cut
         self.message.repaint()
 
 
@@ -82,22 +93,31 @@ def import_in_background(modules: Sequence[str] = HEAVY_MODULES, splash: Startup
     Only modules without Qt belong here (widgets must be made on the GUI thread).
     """
     failure: list[BaseException] = []
+    done: list[str] = []
 
     def work() -> None:
         try:
             for name in modules:
                 importlib.import_module(name)
+                done.append(name)
         except BaseException as exc:  # handed to the GUI thread, which raises it
             failure.append(exc)
 
+    def show_step() -> None:
+        if splash is None or len(done) >= len(modules):
+            return
+        splash.bar.setValue(len(done))
+        splash.say(STEP_TEXTS.get(modules[len(done)], "Loading…"))
+
     if splash is not None:
-        splash.say("Loading the engine (PyTorch)…")
+        splash.bar.setRange(0, len(modules) + 1)  # the last step: building the window
+    show_step()
     thread = threading.Thread(target=work, name="dawn-startup-imports", daemon=True)
     thread.start()
     loop = QEventLoop()
     timer = QTimer()
     timer.setInterval(POLL_MS)
-    timer.timeout.connect(lambda: None if thread.is_alive() else loop.quit())
+    timer.timeout.connect(lambda: loop.quit() if not thread.is_alive() else show_step())
     timer.start()
     if thread.is_alive():
         loop.exec()
@@ -105,3 +125,5 @@ def import_in_background(modules: Sequence[str] = HEAVY_MODULES, splash: Startup
     thread.join()
     if failure:
         raise failure[0]
+    if splash is not None:
+        splash.bar.setValue(len(modules))

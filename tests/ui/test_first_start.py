@@ -15,7 +15,7 @@ from dawn_studio.ui.app import create_application, create_main_window
 from dawn_studio.ui.model_banner import BANNER_BUTTON
 from dawn_studio.ui.model_manager import ModelManagerDialog
 from dawn_studio.ui.settings import AppSettings
-from dawn_studio.ui.splash import StartupSplash, import_in_background
+from dawn_studio.ui.splash import STEP_TEXTS, StartupSplash, import_in_background
 from dawn_studio.ui.studio import Studio
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,4 +102,8 @@ def test_background_import_failure_is_raised_on_the_gui_thread(qtbot):
     assert splash.isVisible() and splash.message.text() == "Starting…"
     with pytest.raises(ModuleNotFoundError):
         import_in_background(["dawn_studio.no_such_module"], splash)
-    import_in_background(["json"], splash)  # a module that loads: returns normally
+    import_in_background(["json", "csv"], splash)  # modules that load: returns normally, the bar stepped on
+    assert splash.bar.maximum() == 3 and splash.bar.value() == 2
+    for text in STEP_TEXTS.values():  # every message fits the splash
+        splash.say(text)
+        assert splash.message.width() >= splash.message.fontMetrics().horizontalAdvance(text)
