@@ -16,6 +16,13 @@ lint:
 screenshots:
 	WANT_XVFB=1 scripts/setup-env.sh test
 	.venv/bin/python scripts/take_screenshots.py
+	.venv/bin/python scripts/take_screenshots.py --theme light --out docs/screenshots/light
+	.venv/bin/python scripts/take_screenshots.py --size 1024x640 --out docs/screenshots/1024x640 \
+		main loaded preview motion first-start
+	.venv/bin/python scripts/take_screenshots.py --size 1920x1080 --theme light --out docs/screenshots/1920x1080 \
+		loaded preview motion
+	QT_SCALE_FACTOR=1.25 .venv/bin/python scripts/take_screenshots.py --size 1536x864 \
+		--out docs/screenshots/scale-125 loaded preview motion
 
 bench:
 	scripts/setup-env.sh

@@ -18,7 +18,9 @@ EXIT_USAGE = 2
 EXIT_CANCELLED = 130
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(with_commands: bool = True) -> argparse.ArgumentParser:
+    """The command line; ``with_commands=False`` leaves out the sub-commands, whose modules import torch
+    (seconds): starting the desktop app needs none of them."""
     parser = argparse.ArgumentParser(
         prog="dawn-studio",
         description=f"{APP_NAME}: turn one portrait photo and a speech recording into a talking-head "
@@ -26,10 +28,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages to the console")
+    if not with_commands:
+        parser.set_defaults(command=None)
+        return parser
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(f"{__package__}.commands.{name}").register(subparsers)
     return parser
+
+
+def opens_gui(arguments: Sequence[str]) -> bool:
+    """No sub-command and no help asked for: the desktop app, which shows its window before torch loads."""
+    return all(a.startswith("-") for a in arguments) and not {"-h", "--help"} & set(arguments)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -42,8 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     heap.share_main_arena()  # before any thread exists: generation threads then reuse the main heap
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(with_commands=not opens_gui(arguments))
+    args = parser.parse_args(arguments)
     configure_logging(verbose=args.verbose)
     if args.command is None:
         from .ui.app import run_gui  # Qt is imported only when the GUI is wanted

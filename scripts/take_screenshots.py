@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """Screenshots of the real app on a real X server (Xvfb), for docs/screenshots/ and reviewers.
 
-Usage: .venv/bin/python scripts/take_screenshots.py [--out docs/screenshots] [STATE ...]
-States: main (empty window), loaded, generating, preview, export, models.
+Usage: .venv/bin/python scripts/take_screenshots.py [--out docs/screenshots] [--size 1366x768] [--theme dark]
+       [STATE ...]
+States: main (empty window), loaded, generating, preview, motion (the Motion tab after a generation),
+export, models, first-start (no models installed: the banner), splash (the start-up window).
+For 125 % scaling run it with QT_SCALE_FACTOR=1.25 (sizes are then in logical pixels: 1536x864 fills
+a 1920x1080 screen).
 All but 'main' need a portrait, a speech file and models: by default the sample files in
 ../shared/samples and a tiny random-weight model set built from ../shared/models/3ddfa
 (so the generated face is meaningless; the screenshots show the app, not model quality).
@@ -22,9 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
-STATES = ("main", "loaded", "generating", "preview", "export", "models")
+STATES = ("main", "loaded", "generating", "preview", "motion", "export", "models", "first-start", "splash")
 FILE_NAMES = {"main": "main-window.png", "loaded": "loaded.png", "generating": "generating.png",
-              "preview": "preview.png", "export": "export-dialog.png", "models": "model-manager.png"}
+              "preview": "preview.png", "motion": "motion.png", "export": "export-dialog.png",
+              "models": "model-manager.png", "first-start": "first-start.png", "splash": "splash.png"}
 
 
 def _reexec_under_xvfb() -> int:
@@ -40,7 +45,7 @@ class Shooter:
     """Drives the real window through the states and grabs the X server's pixels."""
 
     def __init__(self, out: Path, scratch: Path, models: Path | None, portrait: Path, audio: Path,
-                 theme: str = "dark", size: tuple[int, int] = (1280, 800)) -> None:
+                 theme: str = "dark", size: tuple[int, int] = (1366, 768)) -> None:
         from PySide6.QtCore import QSettings
 
         from dawn_studio.modelstore import ModelStore
@@ -49,9 +54,11 @@ class Shooter:
         from dawn_studio.ui.theme import Theme
 
         self.out, self.scratch, self.portrait, self.audio = out, scratch, portrait, audio
+        self.size = size
         self.app = create_application(["dawn-studio"])
         settings = AppSettings(QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat))
         settings.set_theme(Theme(theme))
+        self.settings = settings
         self.window = create_main_window(self.app, settings)
         self.window.resize(*size)
         self.window.move(0, 0)
@@ -80,6 +87,9 @@ class Shooter:
             self.settle(50)
             waited += 50
 
+    def shoot(self, state: str) -> None:
+        getattr(self, f"state_{state.replace('-', '_')}")()
+
     def grab(self, widget, name: str) -> None:
         pixmap = widget.screen().grabWindow(widget.winId())
         if pixmap.isNull():
@@ -100,9 +110,6 @@ class Shooter:
             self.window.request_file(str(self.audio), "audio")
             self.wait_until(lambda: studio.portrait_panel.analysis is not None and studio.audio_path is not None)
             self.settle(500)
-
-    def shoot(self, state: str) -> None:
-        getattr(self, f"state_{state}")()
 
     def state_main(self) -> None:
         self.grab(self.window, "main")
@@ -131,6 +138,48 @@ class Shooter:
         studio.preview.side_by_side_box.setChecked(True)
         self.settle(1500)
         self.grab(self.window, "preview")
+
+    def state_motion(self) -> None:
+        studio = self.need_studio()
+        if studio.result is None:
+            self.state_preview()
+        studio.window.panels["motion"].raise_()
+        self.settle(800)
+        self.grab(self.window, "motion")
+        studio.window.panels["audio"].raise_()
+
+    def state_first_start(self) -> None:
+        from dawn_studio.modelstore import ModelStore
+        from dawn_studio.ui.app import create_main_window
+        from dawn_studio.ui.studio import Studio
+
+        folder = self.scratch / "empty-store"
+        folder.mkdir(exist_ok=True)
+        window = create_main_window(self.app, self.settings)
+        window.resize(*self.size)
+        window.move(0, 0)
+        studio = Studio(window, ModelStore(folder), autosave_path=self.scratch / "first-start.dawn",
+                        show_first_run=False)
+        window.show()
+        self.settle(800)
+        try:
+            self.grab(window, "first-start")
+        finally:
+            studio.shutdown()
+            window.close()
+            window.deleteLater()
+
+    def state_splash(self) -> None:
+        from dawn_studio.ui.splash import HEAVY_MODULES, STEP_TEXTS, StartupSplash
+
+        splash = StartupSplash()
+        splash.show_centred()
+        splash.bar.setRange(0, len(HEAVY_MODULES) + 1)
+        splash.bar.setValue(1)
+        splash.say(STEP_TEXTS[HEAVY_MODULES[1]])
+        self.settle(500)
+        self.grab(splash, "splash")
+        splash.close()
 
     def state_export(self) -> None:
         from dawn_studio.ui.export_dialog import ExportDialog
@@ -168,7 +217,7 @@ def main() -> int:
     parser.add_argument("--portrait", type=Path, default=SHARED / "samples" / "real_female_1.jpeg")
     parser.add_argument("--audio", type=Path, default=SHARED / "samples" / "WRA_MarcoRubio_000.wav")
     parser.add_argument("--theme", choices=("dark", "light"), default="dark")
-    parser.add_argument("--size", default="1280x800", help="window size WIDTHxHEIGHT, e.g. 1366x768")
+    parser.add_argument("--size", default="1366x768", help="window size WIDTHxHEIGHT, e.g. 1024x640")
     parser.add_argument("states", nargs="*", default=list(STATES), help=f"which: {', '.join(STATES)}")
     args = parser.parse_args()
     unknown = [s for s in args.states if s not in STATES]
@@ -189,7 +238,7 @@ def _shoot(args: argparse.Namespace, parser: argparse.ArgumentParser, scratch: P
     for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
         os.environ[var] = str(scratch / var.lower())
     models = args.models
-    if models is None and set(args.states) - {"main", "export", "models"}:
+    if models is None and set(args.states) - {"main", "export", "models", "first-start", "splash"}:
         from dawn_studio.engine.tiny_models import write_tiny_model_set
 
         face_models = SHARED / "models" / "3ddfa"

@@ -1,21 +1,29 @@
-"""Start the desktop application: QApplication, theme, crash dialog, main window."""
+"""Start the desktop application: QApplication, theme, crash dialog, main window.
+
+Importing this module is cheap (Qt only): the start-up splash is on screen before the engine's
+libraries (torch, transformers) load, in the background; the main window follows.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 
 from .. import APP_ID, APP_NAME, __version__
 from .errors import ExceptionDialogHook
-from .main_window import MainWindow
 from .resources import app_icon
 from .settings import AppSettings
-from .studio import Studio
+from .splash import StartupSplash, import_in_background
 from .theme import apply_theme
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -35,21 +43,34 @@ def create_application(argv: Sequence[str] | None = None) -> QApplication:
 
 
 def create_main_window(app: QApplication, settings: AppSettings | None = None) -> MainWindow:
+    from .main_window import MainWindow  # imports torch (the compute device): after the splash is up
+
     settings = settings or AppSettings()
     apply_theme(app, settings.theme())
     return MainWindow(settings)
 
 
 def run_gui(argv: Sequence[str] | None = None) -> int:
+    started = time.monotonic()
     app = create_application(argv)
     hook = ExceptionDialogHook(app)
     hook.install()
-    window = create_main_window(app)
+    settings = AppSettings()
+    apply_theme(app, settings.theme())
+    splash = StartupSplash()
+    splash.show_centred()
+    log.info("start-up window painted after %.2f s", time.monotonic() - started)
+    import_in_background(splash=splash)
+    splash.say("Opening the studio…")
+    from .studio import Studio
+
+    window = create_main_window(app, settings)
     studio = Studio(window)
     studio.restore_autosave()
     app.aboutToQuit.connect(studio.shutdown)
     window.show()
-    log.info("%s %s started", APP_NAME, __version__)
+    splash.close()
+    log.info("%s %s started; main window shown after %.2f s", APP_NAME, __version__, time.monotonic() - started)
     try:
         return app.exec()
     finally:

@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 _AUDIO = getattr(QtMultimedia, "QtAudio", None) or QtMultimedia.QAudio  # renamed in Qt 6.7
 MIN_SELECTION_S = 0.04  # one video frame: the shortest speech that still makes a video
 PLAYHEAD_INTERVAL_MS = 30
+RECORDER_COMBO_CHARS = 8  # the microphone list may be narrow; its drop-down shows the full names
+WAVEFORM_MIN_HEIGHT = 80  # the panel fits under the preview on a 768-pixel-high screen
 END_GRACE_S = 1.0  # a sink that never reports running dry is stopped this long after the selection's end
 
 
@@ -286,7 +288,12 @@ class AudioPanel(QWidget):
         self.open_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_DialogOpenButton), "Open…")
         self.open_button.setToolTip("Open a speech recording, or a video whose sound is used (or drop one here)")
         self.open_button.clicked.connect(self.choose_file)
-        self.file_label = QLabel("No audio yet: open or drop a recording, or record one below")
+        self.record_toggle = QToolButton()
+        self.record_toggle.setText("Record…")
+        self.record_toggle.setCheckable(True)
+        self.record_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.record_toggle.setToolTip("Show or hide the recorder: record a voice-over with a microphone")
+        self.file_label = QLabel("No audio yet")
         self.file_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.progress = QProgressBar()
         self.progress.setTextVisible(False)
@@ -302,7 +309,7 @@ class AudioPanel(QWidget):
         self.info_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.waveform = WaveformView()
-        self.waveform.setMinimumHeight(120)
+        self.waveform.setMinimumHeight(WAVEFORM_MIN_HEIGHT)
         self.waveform.regionChanged.connect(self._region_dragging)
         self.waveform.regionEdited.connect(self.set_trim)
 
@@ -332,11 +339,15 @@ class AudioPanel(QWidget):
 
         self.recorder = RecorderWidget(recorder_factory=recorder_factory, availability=recording_check,
                                        folder=recordings_dir)
+        self.recorder.device_combo.setMinimumContentsLength(RECORDER_COMBO_CHARS)
         self.recorder.recordingFinished.connect(self._recorded)
         self.recorder.stateChanged.connect(self._recorder_state)
-        record_box = QGroupBox("Record")
-        record_layout = QVBoxLayout(record_box)
+        # Shown on demand (Record…), so the panel fits under the preview on a laptop screen.
+        self.record_box = QGroupBox("Record")
+        record_layout = QVBoxLayout(self.record_box)
         record_layout.addWidget(self.recorder)
+        self.record_box.setVisible(False)
+        self.record_toggle.toggled.connect(self.show_recorder)
 
         self.decoder = TaskRunner(self)
         self.decoder.progressed.connect(self._progress)
@@ -346,6 +357,7 @@ class AudioPanel(QWidget):
 
         header = QHBoxLayout()
         header.addWidget(self.open_button)
+        header.addWidget(self.record_toggle)
         header.addWidget(self.file_label, 1)
         header.addWidget(self.progress)
         header.addWidget(self.cancel_button)
@@ -357,20 +369,21 @@ class AudioPanel(QWidget):
         trim_row.addWidget(self.selection_label)
         trim_row.addWidget(self.reset_trim_button)
         trim_row.addStretch(1)
-        for button in (self.zoom_out_button, self.zoom_in_button, self.fit_button):
-            trim_row.addWidget(button)
         transport = QHBoxLayout()
         transport.addWidget(self.play_button)
         transport.addWidget(self.position_label)
         transport.addWidget(self.playback_status, 1)
+        for button in (self.zoom_out_button, self.zoom_in_button, self.fit_button):
+            transport.addWidget(button)
         layout = QVBoxLayout(self)
+        layout.setSpacing(4)
         layout.addLayout(header)
         layout.addWidget(self.message_label)
         layout.addWidget(self.info_label)
         layout.addWidget(self.waveform, 1)
         layout.addLayout(trim_row)
         layout.addLayout(transport)
-        layout.addWidget(record_box)
+        layout.addWidget(self.record_box)
 
         for keys, slot in (
             (("Space",), self.toggle_play), (("+", "="), self.waveform.zoom_in), (("-",), self.waveform.zoom_out),
@@ -617,6 +630,13 @@ class AudioPanel(QWidget):
             self.set_playhead(self._trim_start)
 
     # ---- recording ---------------------------------------------------------------------------------
+    def show_recorder(self, shown: bool = True) -> None:
+        """Show or hide the recorder (the Record… button); it stays shown while a take is running."""
+        shown = shown or self.recorder.is_recording
+        self.record_box.setVisible(shown)
+        if self.record_toggle.isChecked() != shown:
+            self.record_toggle.setChecked(shown)
+
     def _recorder_state(self, state: str) -> None:
         if state == "recording":
             self.player.stop()
@@ -642,6 +662,7 @@ class AudioPanel(QWidget):
                        self.zoom_out_button, self.fit_button):
             widget.setEnabled(has_audio)
         self.play_button.setEnabled(has_audio and not self.recorder.is_recording)
+        self.record_toggle.setEnabled(not self.recorder.is_recording)
 
     def shutdown(self) -> None:
         """Stop playback, finish a running take and end the background read (the window is closing)."""

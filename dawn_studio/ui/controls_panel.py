@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -58,11 +59,19 @@ DEFAULT_RESOLUTION = 128
 DEFAULT_GUIDANCE = 1.0
 CUSTOM_QUALITY = "custom"
 QUALITY_LABELS = {
-    "draft": f"Draft — quick look ({QUALITY_STEPS['draft']} steps)",
-    "standard": f"Standard ({QUALITY_STEPS['standard']} steps)",
-    CUSTOM_QUALITY: "Custom (set the steps under Advanced)",
+    "draft": "Draft — quick look",
+    "standard": "Standard",
+    CUSTOM_QUALITY: "Custom",
 }
-PRESET_LABELS = {"studio": "Studio (recommended)", "reference": "Reference (the original DAWN code)"}
+#: The technical side of each quality, shown as the item's tooltip.
+QUALITY_TIPS = {
+    "draft": f"{QUALITY_STEPS['draft']} diffusion steps: about twice as fast, a little less detail",
+    "standard": f"{QUALITY_STEPS['standard']} diffusion steps: the model's published setting",
+    CUSTOM_QUALITY: "Your own number of refinement passes (set under Advanced)",
+}
+PRESET_LABELS = {"studio": "Studio (recommended)", "reference": "Original DAWN code"}
+#: Shortest width (in characters) a combo box may shrink to: the panel fits a narrow laptop column.
+COMBO_MIN_CHARS = 12
 _MOTION_FIELDS = tuple(f.name for f in fields(MotionControls))
 _DIGITS = re.compile(r"[0-9]+")
 
@@ -225,19 +234,21 @@ class ControlsPanel(QWidget):
             resolution_row.addWidget(button)
         resolution_row.addStretch(1)
 
-        self.quality_combo = QComboBox()
+        self.quality_combo = _narrow_combo()
         for key, label in QUALITY_LABELS.items():
             self.quality_combo.addItem(label, key)
+            self.quality_combo.setItemData(self.quality_combo.count() - 1, QUALITY_TIPS[key],
+                                           Qt.ItemDataRole.ToolTipRole)
         self.quality_combo.setToolTip(
             "How carefully each frame is made. Draft is quick for checking timing and motion; "
             "Standard is the model's published setting and looks best"
         )
 
         video = QGroupBox("Video")
-        video_form = QFormLayout(video)
+        video_form = _form(video)
         self._add_row(
             video_form, "&Resolution:", resolution_row, self.resolution_buttons[RESOLUTIONS[0]],
-            "Size of the video the model makes; each size is a separate model",
+            "Size of the video the model makes (128 × 128 or 256 × 256 pixels); each size is a separate model",
         )
         self._add_row(video_form, "&Quality:", self.quality_combo)
         self.enhance_controls = EnhanceControls()
@@ -254,50 +265,56 @@ class ControlsPanel(QWidget):
         )
         self.rotation_slider = StrengthSlider(MAX_STRENGTH)
         self.rotation_slider.setToolTip(
-            "How far the head turns, nods and tilts, on top of the head-motion setting"
+            "How far the head turns, nods and tilts, on top of the head-motion setting "
+            "(rotation strength: scales yaw, pitch and roll)"
         )
         self.translation_slider = StrengthSlider(MAX_STRENGTH)
         self.translation_slider.setToolTip(
             "How far the head shifts sideways, up and down, and towards the camera, "
-            "on top of the head-motion setting"
+            "on top of the head-motion setting (translation strength: scales x, y and scale)"
         )
         self.blink_slider = StrengthSlider(MAX_STRENGTH)
         self.blink_slider.setToolTip(
             "How strongly the eyes blink. 0 % keeps the eyes as open as in the photo; "
-            "above 100 % makes blinks deeper"
+            "above 100 % makes blinks deeper (blink strength: scales the eye-openness curve)"
         )
         self.variety_slider = StrengthSlider(MAX_VARIETY)
         self.variety_slider.setToolTip(
             "How lively and unpredictable the motion is. 0 % gives the calmest, most typical motion "
-            "for this speech; higher values give bigger, more varied movements"
+            "for this speech; higher values give bigger, more varied movements "
+            "(variety: scales the motion model's sampling noise)"
         )
 
         self.seed_spin = SeedSpinBox()
         self.seed_spin.setToolTip(
             "The number the random motion starts from. The same speech, seed and settings "
-            "always give the same motion"
+            "always give the same motion (random seed)"
         )
         self.seed_spin.setAccessibleName("Seed")
+        # Room for a drawn seed (up to ten digits) however narrow the panel gets.
+        self.seed_spin.setMinimumWidth(self.seed_spin.fontMetrics().horizontalAdvance("9" * 10) + 28)
         self.new_seed_button = QPushButton("&New seed")
         self.new_seed_button.setToolTip("Pick a random seed to try a different take of the motion")
-        self.lock_seed_check = QCheckBox("Loc&k")
+        self.lock_seed_check = QCheckBox("Loc&k this seed")
         self.lock_seed_check.setToolTip(
             "Locked: every generation uses this seed, so only your changes make a difference. "
             "Unlocked: each generation picks a new seed and shows it here"
         )
-        seed_row = QHBoxLayout()
-        seed_row.addWidget(self.seed_spin, 1)
-        seed_row.addWidget(self.new_seed_button)
-        seed_row.addWidget(self.lock_seed_check)
+        seed_row = QGridLayout()  # two short lines, so the panel fits a narrow laptop column
+        seed_row.setContentsMargins(0, 0, 0, 0)
+        seed_row.addWidget(self.seed_spin, 0, 0)
+        seed_row.addWidget(self.new_seed_button, 0, 1)
+        seed_row.addWidget(self.lock_seed_check, 1, 0, 1, 2)
+        seed_row.setColumnStretch(0, 1)
 
         motion = QGroupBox("Motion")
-        motion_form = QFormLayout(motion)
+        motion_form = _form(motion)
         motion_form.addRow(self.still_head_check)
         self._add_row(motion_form, "Head &motion:", self.head_motion_slider)
-        self._add_row(motion_form, "R&otation:", self.rotation_slider)
-        self._add_row(motion_form, "&Translation:", self.translation_slider)
+        self._add_row(motion_form, "Head &turns:", self.rotation_slider)
+        self._add_row(motion_form, "Head sh&ifts:", self.translation_slider)
         self._add_row(motion_form, "&Blinks:", self.blink_slider)
-        self._add_row(motion_form, "Var&iety:", self.variety_slider)
+        self._add_row(motion_form, "Variet&y:", self.variety_slider)
         self._add_row(motion_form, "S&eed:", seed_row, self.seed_spin)
 
         self.advanced_button = QToolButton()
@@ -313,15 +330,15 @@ class ControlsPanel(QWidget):
         self.guidance_spin.setToolTip(
             "How strictly the video follows the speech and the head motion. 1 is the model's "
             "published setting and the fastest; above 1 follows them more strongly but each step "
-            "takes twice as long and faces can look overdone"
+            "takes twice as long and faces can look overdone (classifier-free guidance scale)"
         )
         self.steps_spin = QSpinBox()
         self.steps_spin.setRange(1, MAX_STEPS)
         self.steps_spin.setToolTip(
             "How many refinement passes make each frame. More passes take longer; "
-            f"{QUALITY_STEPS['standard']} is the published setting"
+            f"{QUALITY_STEPS['standard']} is the published setting (DDIM diffusion steps)"
         )
-        self.preset_combo = QComboBox()
+        self.preset_combo = _narrow_combo()
         for preset, text in PRESET_LABELS.items():
             self.preset_combo.addItem(text, preset)
         self.preset_combo.setToolTip(
@@ -330,11 +347,11 @@ class ControlsPanel(QWidget):
             "measurements, first audio channel only, at most 8 seconds rendered)"
         )
         self.advanced_box = QWidget()
-        advanced_form = QFormLayout(self.advanced_box)
+        advanced_form = _form(self.advanced_box)
         advanced_form.setContentsMargins(16, 0, 0, 0)
-        self._add_row(advanced_form, "&Guidance scale:", self.guidance_spin)
-        self._add_row(advanced_form, "Diffusion ste&ps:", self.steps_spin)
-        self._add_row(advanced_form, "Pipeline prese&t:", self.preset_combo)
+        self._add_row(advanced_form, "Fo&llow the speech:", self.guidance_spin)
+        self._add_row(advanced_form, "Refinement &passes:", self.steps_spin)
+        self._add_row(advanced_form, "Behavio&ur:", self.preset_combo)
 
         self.reset_button = QPushButton("Reset to &defaults")
         self.reset_button.setToolTip(
@@ -345,6 +362,7 @@ class ControlsPanel(QWidget):
         reset_row.addWidget(self.reset_button)
 
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(video)
         layout.addWidget(motion)
         layout.addWidget(self.advanced_button)
@@ -663,6 +681,21 @@ class ControlsPanel(QWidget):
         shown = saved.flag("advanced_open", False)
         self.advanced_button.setChecked(shown)
         self._advanced_toggled(shown)
+
+
+def _form(parent: QWidget) -> QFormLayout:
+    """A form whose fields move under their labels when the panel is too narrow for both side by side."""
+    form = QFormLayout(parent)
+    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+    return form
+
+
+def _narrow_combo() -> QComboBox:
+    """A combo box that may be narrower than its longest item (the list still shows it whole)."""
+    combo = QComboBox()
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(COMBO_MIN_CHARS)
+    return combo
 
 
 def _quality_of(steps: int) -> str:

@@ -51,6 +51,7 @@ class EnhanceControls(QWidget):
         self.strength_label.setToolTip(STRENGTH_TIP)
         self.hint = QLabel(f'<a href="models">{INSTALL_HINT}</a>')
         self.hint.setTextFormat(Qt.TextFormat.RichText)
+        self.hint.setWordWrap(True)  # wraps in a narrow side column instead of widening the panel
         self.hint.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse
                                           | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
 

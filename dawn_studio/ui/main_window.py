@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -20,8 +20,12 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QFrame,
+    QHBoxLayout,
     QLabel,
     QMainWindow,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -63,6 +67,92 @@ class StartPage(QFrame):
         layout.addStretch(1)
 
 
+class PanelScroll(QScrollArea):
+    """A dock's panel that scrolls when the window is too small for it, instead of forcing the window to
+    grow: the window's minimum size then never depends on what a panel shows (a 1024×640 screen works).
+
+    The panel gets the viewport's size, never less than its minimum for that width: it scrolls only
+    when it truly does not fit (QScrollArea would size it by its preferred height for wrapped text).
+    """
+
+    MINIMUM = QSize(160, 90)
+
+    def __init__(self, panel: QWidget, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(f"{panel.objectName() or 'panel'}Scroll")
+        self.setWidgetResizable(False)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setWidget(panel)
+        panel.installEventFilter(self)
+
+    def panel(self) -> QWidget:
+        return self.widget()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt API)
+        # The panel's own wish (QScrollArea caps it at a few dozen lines of text).
+        return self.widget().sizeHint().expandedTo(self.MINIMUM)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt API)
+        return self.MINIMUM
+
+    def _minimum_height(self, panel: QWidget, width: int) -> int:
+        layout = panel.layout()
+        minimum = panel.minimumSizeHint().height()
+        if layout is not None and layout.hasHeightForWidth():
+            minimum = max(minimum, layout.minimumHeightForWidth(width))
+        return max(minimum, panel.minimumHeight())
+
+    def fit_panel(self) -> None:
+        """Size the panel to the viewport (scrolling only what does not fit)."""
+        panel = self.widget()
+        if panel is None:
+            return
+        scrollbar = self.verticalScrollBar().sizeHint().width()
+        min_width = max(panel.minimumSizeHint().width(), panel.minimumWidth())
+        width = max(self.width(), min_width)
+        height = self._minimum_height(panel, width)
+        if height > self.height():  # a vertical scroll bar will take part of the width
+            width = max(self.width() - scrollbar, min_width)
+            height = self._minimum_height(panel, width)
+        panel.resize(width, max(height, self.height() - (self.horizontalScrollBar().sizeHint().height()
+                                                          if width > self.width() else 0)))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self.fit_panel()
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt API)
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self.fit_panel()
+        return super().eventFilter(watched, event)
+
+
+class Banner(QFrame):
+    """A line across the top of the studio that says what blocks the creator and offers the way out."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("banner")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.label = QLabel()
+        self.label.setObjectName("bannerText")
+        self.label.setWordWrap(True)
+        self.label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.button = QPushButton()
+        self.button.setObjectName("bannerButton")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.button)
+        self.setVisible(False)
+
+    def show_text(self, text: str, button_text: str) -> None:
+        """Show ``text`` with the button labelled ``button_text``; an empty text hides the banner."""
+        self.label.setText(text)
+        self.button.setText(button_text)
+        self.setVisible(bool(text))
+
+
 class MainWindow(QMainWindow):
     """Top-level window. Panels are added as docks with ``add_panel``; files arrive as signals."""
 
@@ -84,7 +174,22 @@ class MainWindow(QMainWindow):
             | QMainWindow.DockOption.AllowTabbedDocks
         )
         self.start_page = StartPage(self)
-        self.setCentralWidget(self.start_page)
+        self.banner = Banner()
+        self._central = QWidget()
+        self._central.setObjectName("centralArea")
+        self._central_layout = QVBoxLayout(self._central)
+        self._central_layout.setContentsMargins(0, 0, 0, 0)
+        self._central_layout.setSpacing(4)
+        self._central_layout.addWidget(self.banner)
+        self._central_layout.addWidget(self.start_page, 1)
+        self.central_content: QWidget = self.start_page
+        self.setCentralWidget(self._central)
+        # Portrait and Controls run the full height at the sides; Voice and Motion sit under the preview.
+        self.setCorner(Qt.Corner.TopLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.TopRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._sized_docks = False
         self.panels: dict[str, QDockWidget] = {}
         self._build_actions()
         self._build_menus()
@@ -171,7 +276,7 @@ class MainWindow(QMainWindow):
         """Dock a studio panel; its visibility toggle goes to View ▸ Panels, its place is remembered."""
         dock = QDockWidget(title, self)
         dock.setObjectName(f"panel_{name}")
-        dock.setWidget(widget)
+        dock.setWidget(PanelScroll(widget))
         self.addDockWidget(area, dock)
         self.panels[name] = dock
         self.panels_menu.addAction(dock.toggleViewAction())
@@ -181,9 +286,38 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
         return dock
 
+    def panel(self, name: str) -> QWidget:
+        """The panel shown in dock ``name`` (inside its scroll area)."""
+        scroll = self.panels[name].widget()
+        return scroll.panel() if isinstance(scroll, PanelScroll) else scroll
+
     def set_central(self, widget: QWidget) -> None:
-        """Replace the start page with the studio's central widget (the preview)."""
-        self.setCentralWidget(widget)
+        """Replace the start page with the studio's central widget (the preview), under the banner."""
+        self._central_layout.replaceWidget(self.central_content, widget)
+        self.central_content.hide()
+        self.central_content.deleteLater()
+        self.central_content = widget
+        self._central_layout.setStretchFactor(widget, 1)
+
+    def default_dock_sizes(self) -> None:
+        """Share the window between the panels: side columns about a quarter each, Voice and Motion
+        about a third of the height (a restored layout keeps the sizes the creator chose)."""
+        docks = self.panels
+        width, height = self.width(), self.height()
+        sides = [(d, share) for name, share in (("portrait", 0.24), ("controls", 0.25))
+                 if (d := docks.get(name)) is not None]
+        if sides:
+            # The central preview keeps at least what it needs; the side columns share the rest.
+            room = (width - self.central_content.minimumSizeHint().width() - 24) // len(sides)
+            widths = [max(200, min(room, max(270, int(width * share)))) for _, share in sides]
+            self.resizeDocks([d for d, _ in sides], widths, Qt.Orientation.Horizontal)
+        bottom = [d for name in ("audio", "motion") if (d := docks.get(name)) is not None]
+        if bottom:
+            # Tall enough for the Voice panel without scrolling, and never more than the preview can spare.
+            needed = max(d.widget().widget().minimumSizeHint().height() for d in bottom[:1]) + 60
+            spare = height - self.central_content.minimumSizeHint().height() - 120
+            wanted = max(int(height * 0.38), min(needed, spare))
+            self.resizeDocks(bottom, [wanted] * len(bottom), Qt.Orientation.Vertical)
 
     # files -------------------------------------------------------------------------
     def choose_portrait(self) -> None:
@@ -287,10 +421,34 @@ class MainWindow(QMainWindow):
     def _restore_window(self) -> None:
         geometry = self.settings.window_geometry()
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(QSize(1280, 800))
+            self.resize(self._default_size())
+        else:
+            self._fit_on_screen()
         state = self.settings.window_state()
         if state is not None:
             self.restoreState(state)
+
+    def _default_size(self) -> QSize:
+        """1280×800, or the screen's free area when it is smaller (a 1366×768 laptop, 1024×640)."""
+        screen = self.screen() or QApplication.primaryScreen()
+        wanted = QSize(1280, 800)
+        return wanted if screen is None else wanted.boundedTo(screen.availableGeometry().size())
+
+    def _fit_on_screen(self) -> None:
+        """A remembered size from a bigger screen shrinks to this one, so the status bar stays visible."""
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is None:
+            return
+        free = screen.availableGeometry()
+        if self.width() > free.width() or self.height() > free.height():
+            self.resize(self.size().boundedTo(free.size()))
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().showEvent(event)
+        if not self._sized_docks:
+            self._sized_docks = True
+            if self.settings.window_state() is None:
+                self.default_dock_sizes()
 
     def save_window(self) -> None:
         self.settings.set_window_geometry(self.saveGeometry())

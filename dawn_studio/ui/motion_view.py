@@ -50,9 +50,9 @@ from ..stages.motion import (
 EDIT_RADIUS_FRAMES = 6
 #: Plotted curves: name → (curve kind, column, legend label, colour). Colours read on dark and light.
 CURVES: dict[str, tuple[CurveKind, int, str, str]] = {
-    "yaw": ("pose", 0, "Yaw (turn left/right)", "#e4572e"),
-    "pitch": ("pose", 1, "Pitch (nod up/down)", "#2e86de"),
-    "roll": ("pose", 2, "Roll (tilt sideways)", "#17a589"),
+    "yaw": ("pose", 0, "Turn (yaw)", "#e4572e"),
+    "pitch": ("pose", 1, "Nod (pitch)", "#2e86de"),
+    "roll": ("pose", 2, "Tilt (roll)", "#17a589"),
     "eye_left": ("blink", 0, "Left eye", "#9b59b6"),
     "eye_right": ("blink", 1, "Right eye", "#d4a017"),
 }
@@ -129,7 +129,7 @@ class MotionView(QWidget):
             "Quickly work out only the head motion and blinks for this speech, without making the video"
         )
         self.preview_button.clicked.connect(self.previewRequested.emit)
-        self.edit_button = QPushButton("Edit curves b&y dragging")
+        self.edit_button = QPushButton("Edit b&y dragging")
         self.edit_button.setCheckable(True)
         self.edit_button.setToolTip(
             "When on, drag a curve up or down to change the motion around that moment. "
@@ -146,10 +146,16 @@ class MotionView(QWidget):
             "E&xport curve…", "Save the head pose or the blinks shown here as a CSV or NPY file",
             self.export_actions, self.export_curve,
         )
-        self._toolbar = QHBoxLayout()
-        self._toolbar.addWidget(self.status_label, 1)
+        # The message above the buttons: one row of buttons fits under the preview of a 1024-pixel window
+        # ("Export curve…" was cut off at the window's edge).
+        buttons = QHBoxLayout()
         for widget in (self.preview_button, self.edit_button, self.import_button, self.export_button):
-            self._toolbar.addWidget(widget)
+            buttons.addWidget(widget)
+        buttons.addStretch(1)
+        self._toolbar = QVBoxLayout()
+        self._toolbar.setContentsMargins(6, 4, 6, 0)
+        self._toolbar.addWidget(self.status_label)
+        self._toolbar.addLayout(buttons)
 
     def _menu_button(
         self, text: str, tip: str, actions: dict[str, QAction], handler: Callable[[CurveKind], Any]
@@ -175,8 +181,8 @@ class MotionView(QWidget):
         self.pose_plot = self.graphics.addPlot(row=0, col=0, viewBox=_EditableViewBox())
         self.blink_plot = self.graphics.addPlot(row=1, col=0, viewBox=_EditableViewBox())
         self.blink_plot.setXLink(self.pose_plot)
-        self.pose_plot.setLabel("left", "Head turn (°)")
-        self.blink_plot.setLabel("left", "Eye opening")
+        self.pose_plot.setLabel("left", "Head (°)")  # short: the plot may be only a few lines tall
+        self.blink_plot.setLabel("left", "Eyes")
         self.blink_plot.setLabel("bottom", "Time (s)")
         self.pose_plot.getAxis("bottom").setStyle(showValues=False)
         self.blink_plot.getAxis("left").enableAutoSIPrefix(False)

@@ -65,10 +65,52 @@ log = logging.getLogger(__name__)
 Analyse = Callable[[Path, CancelToken], tuple[Portrait, PortraitAnalysis]]
 
 MAX_DISPLAY_SIDE = 2048  # longest side of the copy the panel paints from
-THUMBNAIL_SIDE = 128  # on-screen size of the model-crop thumbnail
+THUMBNAIL_SIDE = 96  # on-screen size of the model-crop thumbnail (the photo above gets the room)
 MAX_RECENT = 10
 MAX_WINDING_DOWN = 1  # cancelled analyses allowed to finish their current step while a new one runs
 BUSY_TEXT = "Finding faces…"
+STRAIGHT_DEGREES = 3.0  # smaller head angles read as "straight"
+EYES_OPEN_RATIO = 0.2  # eye ratio (lid gap / eye width) at or above which the eyes read as open
+EYES_CLOSED_RATIO = 0.1  # and below which as closed
+
+
+# -- plain words for what the analysis found (the numbers go to the tooltip) ---------------------
+def describe_pose(yaw: float, pitch: float, roll: float) -> str:
+    """The head's pose as a creator would say it, as seen in the photo.
+
+    3DDFA angles (degrees): positive yaw turns the face towards the photo's left, positive pitch
+    lowers the chin, positive roll tilts the top of the head towards the photo's left.
+    """
+    head = []
+    if abs(yaw) >= STRAIGHT_DEGREES:
+        head.append(f"turned {abs(yaw):.0f}° to the {'left' if yaw > 0 else 'right'}")
+    if abs(roll) >= STRAIGHT_DEGREES:
+        head.append(f"tilted {abs(roll):.0f}° to the {'left' if roll > 0 else 'right'}")
+    chin = f"chin {'down' if pitch > 0 else 'up'} {abs(pitch):.0f}°" if abs(pitch) >= STRAIGHT_DEGREES else ""
+    if head:
+        return "Head " + ", ".join(head + ([chin] if chin else []))
+    return chin.capitalize() if chin else "Head straight, facing the camera"
+
+
+def describe_eyes(left: float, right: float) -> str:
+    """Open, half open or closed, per eye only when the two differ."""
+    def state(ratio: float) -> str:
+        if ratio >= EYES_OPEN_RATIO:
+            return "open"
+        return "closed" if ratio < EYES_CLOSED_RATIO else "half open"
+    first, second = state(left), state(right)
+    if first == second:
+        return f"Eyes {first}"
+    return f"Left eye {first}, right eye {second}"
+
+
+def face_tooltip(face: FaceResult) -> str:
+    """The technical values behind the plain words."""
+    yaw, pitch, roll = (float(v) for v in face.pose[:3])
+    left, right = face.eye_ratios
+    return (f"Head pose (3DDFA): yaw {yaw:+.1f}°, pitch {pitch:+.1f}°, roll {roll:+.1f}°\n"
+            f"Eye openness: {left:.2f} (left) / {right:.2f} (right)\n"
+            "Left and right as seen in the photo.")
 
 
 # -- images (plain functions, safe to call from the worker thread) ---------------------------------
@@ -361,14 +403,17 @@ class PortraitView(QWidget):
 
 
 # -- the panel -------------------------------------------------------------------------------------
-def _estimate_note(face: FaceResult) -> str:
+def _estimate_note(face: FaceResult) -> tuple[str, str]:
+    """(plain note, technical tooltip) when the eyes and face outline are estimated; empty otherwise."""
     if not face.estimated:
-        return ""
+        return "", ""
     if face.landmark_source == "landmark_head":
-        return ("Eye openness and face box are estimated from 2-D landmarks: the BFM face model "
-                "(bfm_noneck_v3.pkl) is not installed.")
-    return ("Eye openness and face box are rough estimates from the detector box: neither the BFM face "
-            "model nor the landmark head is available.")
+        return ("Eyes and face outline are estimated: an optional face-analysis file is not installed.",
+                "Eye openness and face box come from 2-D landmarks: the BFM face model (bfm_noneck_v3.pkl) "
+                "is not installed (Models ▸ Manage Models…).")
+    return ("Eyes and face outline are rough estimates: face-analysis files are missing.",
+            "Eye openness and face box are estimated from the detector box: neither the BFM face model "
+            "nor the landmark head is available (Models ▸ Manage Models…).")
 
 
 class PortraitPanel(QWidget):
@@ -430,13 +475,13 @@ class PortraitPanel(QWidget):
         self.face_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.face_combo.setMinimumContentsLength(len("Face 10 of 10"))
         self.face_combo.setEnabled(False)
+        self.face_combo.setVisible(False)  # until a photo's faces are known (an empty list says nothing)
         self.face_combo.currentIndexChanged.connect(self._combo_changed)
 
         top = QHBoxLayout()
         top.addWidget(self.open_button)
         top.addWidget(self.recent_button)
         top.addStretch(1)
-        top.addWidget(self.face_combo)
 
         self.view = PortraitView()
         self.view.faceRequested.connect(self.set_face_index)
@@ -475,19 +520,22 @@ class PortraitPanel(QWidget):
         self.busy_row.setVisible(False)
 
         texts = QVBoxLayout()
+        texts.addWidget(self.face_combo, 0, Qt.AlignmentFlag.AlignLeft)  # here, the top row stays narrow
         texts.addWidget(self.info_label)
-        texts.addWidget(self.note_label)
-        texts.addWidget(self.message_label)
-        texts.addWidget(self.busy_row)
         texts.addStretch(1)
         bottom = QHBoxLayout()
         bottom.addWidget(self.thumbnail, 0, Qt.AlignmentFlag.AlignTop)
         bottom.addLayout(texts, 1)
 
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(top)
         layout.addWidget(self.view, 1)
         layout.addLayout(bottom)
+        # Notes and problems take the panel's whole width, so they stay short on a narrow screen.
+        layout.addWidget(self.note_label)
+        layout.addWidget(self.message_label)
+        layout.addWidget(self.busy_row)
         self.setFocusProxy(self.view)
         self._show_info()
 
@@ -723,12 +771,13 @@ class PortraitPanel(QWidget):
             )))
             self.thumbnail.setToolTip(f"What the model will see: {crop.width()}×{crop.height()} pixels")
             self.thumbnail.setVisible(True)
-            note = _estimate_note(chosen)
+            note, note_tip = _estimate_note(chosen)
         else:
             self.thumbnail.clear()
             self.thumbnail.setVisible(False)
-            note = ""
+            note, note_tip = "", ""
         self.note_label.setText(note)
+        self.note_label.setToolTip(note_tip)
         self.note_label.setVisible(bool(note))
 
     def _show_message(self, text: str) -> None:
@@ -737,24 +786,26 @@ class PortraitPanel(QWidget):
 
     def _show_info(self) -> None:
         path = self._loaded.path if self._loaded else self._requested_path
+        self.info_label.setToolTip("")
         if path is None:
             self.info_label.setText("No portrait yet.")
             return
         parts = [path.name]
+        lines = []
         if self._loaded is not None:
             analysis = self._loaded.analysis
             parts.append(f"{analysis.image_width}×{analysis.image_height} px")
             count = len(analysis.faces)
             parts.append(f"{count} face" if count == 1 else f"{count} faces")
             face = analysis.faces[self._face_index]
-            yaw, pitch, roll = face.pose[:3]
-            parts.append(
-                f"face {self._face_index + 1}: yaw {yaw:+.1f}°, pitch {pitch:+.1f}°, roll {roll:+.1f}°")
-            left, right = face.eye_ratios
-            parts.append(f"eye openness {left:.2f} (left) / {right:.2f} (right)")
+            who = f"Face {self._face_index + 1}: " if count > 1 else ""
+            yaw, pitch, roll = (float(v) for v in face.pose[:3])
+            lines.append(who + describe_pose(yaw, pitch, roll))
+            lines.append(describe_eyes(*face.eye_ratios))
+            self.info_label.setToolTip(face_tooltip(face))
         elif self._preview_size is not None:
             parts.append(f"{self._preview_size.width()}×{self._preview_size.height()} px")
-        self.info_label.setText(" · ".join(parts))
+        self.info_label.setText("\n".join([" · ".join(parts), *lines]))
 
     # drag and drop -----------------------------------------------------------------------------
     @staticmethod

@@ -45,6 +45,7 @@ from .errors import error_box, models_missing_box
 from .export_dialog import ExportDialog, ExportPreferences, ExportRequest
 from .export_queue import ExportQueue
 from .main_window import MainWindow
+from .model_banner import BANNER_BUTTON, missing_models_text
 from .model_manager import ModelManagerDialog, first_run_dialog
 from .motion_view import MotionView
 from .portrait_panel import PortraitPanel
@@ -269,6 +270,7 @@ class Studio(QObject, SessionMixin):
         w.audioRequested.connect(self.open_audio)
         w.projectRequested.connect(self.request_open_project)
         w.exportRequested.connect(self.export)
+        w.banner.button.clicked.connect(self.open_model_manager)
         self.portrait_panel.portraitReady.connect(self._portrait_ready)
         self.portrait_panel.portraitFailed.connect(self._portrait_failed)
         self.portrait_panel.faceChosen.connect(self._face_chosen)
@@ -642,7 +644,9 @@ class Studio(QObject, SessionMixin):
 
     # ---- models -------------------------------------------------------------------------
     def refresh_models(self) -> None:
-        self.controls.set_available_resolutions(video_availability(self.store))
+        availability = video_availability(self.store)
+        self.controls.set_available_resolutions(availability)
+        self.window.banner.show_text(missing_models_text(self.store, availability), BANNER_BUTTON)
         self.controls.set_enhancer_available(*enhancer_readiness(self.store))
 
     def open_model_manager(self) -> ModelManagerDialog:

@@ -71,7 +71,7 @@ class WaveformView(QWidget):
         self.view_box.sigXRangeChanged.connect(self._range_changed)
         self.view_box.sigResized.connect(self._redraw_timer.start)  # one bucket per pixel of the new width
 
-        self.placeholder = QLabel("Drop a speech recording or a video here, open one, or record below")
+        self.placeholder = QLabel("Drop a speech recording or a video here, open one, or record one")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setWordWrap(True)
         self.placeholder.setForegroundRole(QPalette.ColorRole.PlaceholderText)

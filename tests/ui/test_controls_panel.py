@@ -297,3 +297,32 @@ def test_no_settings_store_still_works(qtbot, job):
     panel.blink_slider.slider.setValue(30)
     assert panel.apply_to(job).motion.blink_strength == 0.3
 
+
+
+def test_labels_are_plain_words_and_tooltips_hold_the_technical_terms(make_panel):
+    panel = make_panel()
+    panel.advanced_button.setChecked(True)
+    widgets = panel.findChildren(QLabel) + panel.findChildren(QAbstractButton)
+    shown = " ".join(w.text().replace("&", "") for w in widgets if w.isVisible()) + " " + " ".join(
+        combo.itemText(i) for combo in panel.findChildren(QComboBox) for i in range(combo.count()))
+    for jargon in ("Guidance", "Diffusion", "Pipeline", "Rotation", "Translation", "steps)", "DDIM"):
+        assert jargon not in shown, f"'{jargon}' shown to the creator"
+    labels = {w.text().replace("&", ""): w for w in panel.findChildren(QLabel) if w.text().endswith(":")}
+    assert {"Head turns:", "Head shifts:", "Follow the speech:", "Refinement passes:", "Behaviour:"} <= set(labels)
+    assert "yaw, pitch and roll" in labels["Head turns:"].toolTip()
+    assert "guidance scale" in labels["Follow the speech:"].toolTip()
+    assert "DDIM diffusion steps" in labels["Refinement passes:"].toolTip()
+    quality = panel.quality_combo
+    tips = [quality.itemData(i, Qt.ItemDataRole.ToolTipRole) for i in range(quality.count())]
+    assert any(f"{QUALITY_STEPS['draft']} diffusion steps" in tip for tip in tips)
+    assert any(f"{QUALITY_STEPS['standard']} diffusion steps" in tip for tip in tips)
+
+
+def test_fits_a_narrow_laptop_column(make_panel):
+    """The panel fits the side column of a 1024-pixel-wide window, with a ten-digit seed readable."""
+    panel = make_panel()
+    assert panel.minimumSizeHint().width() <= 260
+    panel.seed_spin.setValue(2**31 - 1)
+    panel.resize(panel.minimumSizeHint())
+    digits = panel.seed_spin.fontMetrics().horizontalAdvance(str(2**31 - 1))
+    assert panel.seed_spin.lineEdit().width() >= digits

@@ -59,7 +59,7 @@ def test_plots_the_given_curves_over_seconds(view):
     assert view.x_range() == pytest.approx((1.5, 1.5 + FRAMES / FPS))
     assert "2.00 s" in view.status_label.text() and view.import_button.isEnabled()
     legend_labels = [label.text for _sample, label in view.pose_plot.legend.items]
-    assert any("Yaw" in text for text in legend_labels) and len(legend_labels) == 3
+    assert any("Turn (yaw)" in text for text in legend_labels) and len(legend_labels) == 3
 
 
 def test_clear_empties_the_plots(view):

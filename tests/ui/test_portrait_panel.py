@@ -21,6 +21,8 @@ from dawn_studio.ui.portrait_panel import (
     MAX_DISPLAY_SIDE,
     THUMBNAIL_SIDE,
     PortraitPanel,
+    describe_eyes,
+    describe_pose,
     display_image,
 )
 
@@ -130,12 +132,21 @@ def test_sample_portrait_shows_its_face_crop_and_info(qtbot, panel, analyser):
     thumbnail = panel.thumbnail.pixmap()
     assert panel.thumbnail.isVisible() and thumbnail.width() == THUMBNAIL_SIDE == thumbnail.height()
 
+    # Plain words for a creator (the sample faces slightly to the right with the chin a little down, eyes
+    # open); the 3DDFA numbers are in the tooltip.
     info = panel.info_label.text()
     yaw, pitch, roll = analysis.faces[0].pose[:3]
     left, right = analysis.faces[0].eye_ratios
-    assert info.startswith("real_female_1.jpeg · 450×450 px · 1 face · ")
-    assert f"yaw {yaw:+.1f}°" in info and f"pitch {pitch:+.1f}°" in info and f"roll {roll:+.1f}°" in info
-    assert f"{left:.2f} (left) / {right:.2f} (right)" in info
+    assert info.splitlines() == [
+        "real_female_1.jpeg · 450×450 px · 1 face",
+        f"Head turned {abs(yaw):.0f}° to the right, chin down {abs(pitch):.0f}°",
+        "Eyes open",
+    ]
+    for technical in ("yaw", "pitch", "roll", "BFM", "openness"):
+        assert technical not in info
+    tip = panel.info_label.toolTip()
+    assert f"yaw {yaw:+.1f}°" in tip and f"pitch {pitch:+.1f}°" in tip and f"roll {roll:+.1f}°" in tip
+    assert f"{left:.2f} (left) / {right:.2f} (right)" in tip
     assert panel.message() == ""
     assert panel.face_combo.isVisible() and not panel.face_combo.isEnabled()
 
@@ -145,6 +156,7 @@ def test_estimated_landmarks_are_noted(qtbot, panel, models):
     face = panel.chosen_face()
     if face.estimated:  # the shared folder has no BFM file: eyes and box come from the landmark head
         assert panel.note_label.isVisible() and "estimated" in panel.note_label.text()
+        assert "BFM" not in panel.note_label.text() and "bfm_noneck_v3.pkl" in panel.note_label.toolTip()
     else:
         assert not panel.note_label.isVisible()
 
@@ -166,7 +178,7 @@ def test_click_keys_and_combo_choose_among_faces(qtbot, panel, two_faces):
     assert_rect_close(panel.crop_rect(), expected_rect(panel, analysis.faces[1].crop.box))
     assert panel.crop_rect() != first_crop and panel.crop_preview() != first_thumbnail
     assert panel.face_combo.currentText() == "Face 2 of 2"
-    assert "face 2: " in panel.info_label.text() and "2 faces" in panel.info_label.text()
+    assert "\nFace 2: " in panel.info_label.text() and "2 faces" in panel.info_label.text()
 
     with qtbot.assertNotEmitted(panel.faceChosen):  # outside every face: nothing changes
         qtbot.mouseClick(panel.view, Qt.MouseButton.LeftButton, pos=QPoint(2, 2))
@@ -435,7 +447,7 @@ def test_a_27_megapixel_photo_is_analysed_at_full_size_and_shown_downscaled(qtbo
     assert max(shown.width(), shown.height()) == MAX_DISPLAY_SIDE
     assert_rect_close(panel.face_rects()[0], expected_rect(panel, analysis.faces[0].box))
     assert panel.crop_preview().size() == QSize(OUTPUT_SIZE, OUTPUT_SIZE)
-    assert panel.info_label.text().startswith("big.jpg · 6000×4500 px · 1 face · ")
+    assert panel.info_label.text().startswith("big.jpg · 6000×4500 px · 1 face\nHead ")
 
 
 def test_a_failed_portrait_keeps_the_one_that_worked_and_stays_out_of_recent(qtbot, panel, tmp_path):
@@ -454,3 +466,16 @@ def test_a_failed_portrait_keeps_the_one_that_worked_and_stays_out_of_recent(qtb
     assert panel.path == good and panel.analysis is not None and len(panel.face_rects()) == 1
     assert panel.message() == failed.args[0] and panel.info_label.text().startswith("real_male1.jpeg")
     assert panel.recent() == [str(good)], "a file that failed is not offered again"
+
+
+def test_pose_and_eyes_in_plain_words():
+    # 3DDFA signs: positive yaw faces the photo's left, positive pitch lowers the chin, positive roll tilts the
+    # top of the head to the photo's left.
+    assert describe_pose(12.4, 0.0, 0.0) == "Head turned 12° to the left"
+    assert describe_pose(-12.4, -7.0, 0.0) == "Head turned 12° to the right, chin up 7°"
+    assert describe_pose(1.0, 8.6, -13.8) == "Head tilted 14° to the right, chin down 9°"
+    assert describe_pose(0.0, 8.6, 0.0) == "Chin down 9°"
+    assert describe_pose(2.0, -1.0, 2.9) == "Head straight, facing the camera"
+    assert describe_eyes(0.30, 0.29) == "Eyes open"
+    assert describe_eyes(0.05, 0.04) == "Eyes closed"
+    assert describe_eyes(0.30, 0.15) == "Left eye open, right eye half open"

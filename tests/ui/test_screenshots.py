@@ -18,14 +18,18 @@ def test_screenshot_of_main_window_under_xvfb(tmp_path):
     temp.mkdir()
     env["TMPDIR"] = str(temp)
     result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "take_screenshots.py"), "--out", str(tmp_path), "main", "models"],
+        [sys.executable, str(ROOT / "scripts" / "take_screenshots.py"), "--out", str(tmp_path),
+         "main", "models", "first-start", "splash"],
         env=env, capture_output=True, text=True, timeout=180,
     )
     assert result.returncode == 0, result.stderr
     image = QImage(str(tmp_path / "main-window.png"))
     assert not image.isNull()
-    assert (image.width(), image.height()) == (1280, 800)
-    colours = {image.pixel(x, y) for x in range(0, 1280, 37) for y in range(0, 800, 29)}
+    assert (image.width(), image.height()) == (1366, 768)
+    colours = {image.pixel(x, y) for x in range(0, 1366, 37) for y in range(0, 768, 29)}
     assert len(colours) > 5, "the screenshot is blank"
     assert not QImage(str(tmp_path / "model-manager.png")).isNull()
+    first = QImage(str(tmp_path / "first-start.png"))  # no models: the window with its banner, same size
+    assert (first.width(), first.height()) == (1366, 768)
+    assert not QImage(str(tmp_path / "splash.png")).isNull()
     assert [p.name for p in temp.iterdir() if p.name.startswith("dawn-")] == [], "the script left files behind"
