@@ -1,8 +1,8 @@
 """Controls panel: the creator's knobs for one generation, turned into a :class:`Job`.
 
-Resolution (a model choice), quality preset (diffusion steps), head-motion and blink strengths,
-motion variety, still head, seed, and under "Advanced" the guidance scale and a custom step
-count. Values are remembered in the settings store under ``controls/`` and restored when the
+Resolution (a model choice), quality preset (diffusion steps), face enhancement (when installed),
+head-motion and blink strengths, motion variety, still head, seed, and under "Advanced" the guidance
+scale and a custom step count. Values are remembered in the settings store under ``controls/`` and restored when the
 panel is built again.
 
 Seed policy: while the seed is **locked** every generation uses the seed shown, so moving a
@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
 
 from ..engine.job import QUALITY_STEPS, RESOLUTIONS, Job
 from ..stages.motion import DEFAULT_SEED, MAX_STRENGTH, MAX_VARIETY, MotionControls
+from .enhance_controls import DEFAULT_STRENGTH, EnhanceControls
 from .settings import AppSettings
 
 SETTINGS_GROUP = "controls"
@@ -239,6 +240,8 @@ class ControlsPanel(QWidget):
             "Size of the video the model makes; each size is a separate model",
         )
         self._add_row(video_form, "&Quality:", self.quality_combo)
+        self.enhance_controls = EnhanceControls()
+        video_form.addRow(self.enhance_controls)
 
         self.still_head_check = QCheckBox("Keep the head &still")
         self.still_head_check.setToolTip(
@@ -351,7 +354,8 @@ class ControlsPanel(QWidget):
 
         order = [
             self.resolution_buttons[128], self.resolution_buttons[256], self.quality_combo,
-            self.still_head_check, self.head_motion_slider.slider, self.rotation_slider.slider,
+            self.enhance_controls.switch, self.enhance_controls.strength_slider, self.still_head_check,
+            self.head_motion_slider.slider, self.rotation_slider.slider,
             self.translation_slider.slider, self.blink_slider.slider, self.variety_slider.slider,
             self.seed_spin, self.new_seed_button, self.lock_seed_check, self.advanced_button,
             self.guidance_spin, self.steps_spin, self.preset_combo, self.reset_button,
@@ -384,6 +388,7 @@ class ControlsPanel(QWidget):
         self.lock_seed_check.toggled.connect(self._lock_toggled)
         self.advanced_button.toggled.connect(self._advanced_toggled)
         self.reset_button.clicked.connect(self.reset)
+        self.enhance_controls.changed.connect(self._user_changed)
 
     def _sliders(self) -> dict[str, StrengthSlider]:
         return {
@@ -420,9 +425,10 @@ class ControlsPanel(QWidget):
         return self.lock_seed_check.isChecked()
 
     def apply_to(self, job: Job) -> Job:
-        """``job`` with this panel's resolution, steps, guidance scale and motion controls."""
+        """``job`` with this panel's resolution, steps, guidance scale, motion controls and enhancement."""
         return job.with_changes(
             resolution=self.resolution(),
+            enhance=self.enhance_controls.value(),
             steps=self.steps(),
             guidance_scale=self.guidance_scale(),
             motion=self.controls(),
@@ -439,6 +445,7 @@ class ControlsPanel(QWidget):
             self.steps_spin.setValue(job.steps)
             self.guidance_spin.setValue(job.guidance_scale)
             self.preset_combo.setCurrentIndex(self.preset_combo.findData(job.preset))
+            self.enhance_controls.load(job.enhance)
             self._sync_quality()
             if lock_seed:
                 self.lock_seed_check.setChecked(True)
@@ -492,6 +499,14 @@ class ControlsPanel(QWidget):
         with self._quiet():
             self._select_resolution()
         if self.resolution() != before:
+            self._user_changed()
+
+    def set_enhancer_available(self, available: bool, reason: str = "") -> None:
+        """Enable face enhancement when its weights are installed; ``reason`` says what is missing.
+        Emits ``changed`` when this switches the job's enhancement on or off."""
+        before = self.enhance_controls.value()
+        self.enhance_controls.set_available(available, reason)
+        if self.enhance_controls.value() != before:
             self._user_changed()
 
     # reactions -------------------------------------------------------------------------
@@ -595,6 +610,8 @@ class ControlsPanel(QWidget):
             "steps": self.steps(),
             "guidance_scale": self.guidance_scale(),
             "seed_locked": self.seed_locked(),
+            "enhance_on": self.enhance_controls.wanted(),
+            "enhance_strength": self.enhance_controls.strength(),
         }
         values.update({name: getattr(controls, name) for name in _MOTION_FIELDS})
         values["seed"] = str(controls.seed)  # INI files keep big integers exactly as text
@@ -620,6 +637,8 @@ class ControlsPanel(QWidget):
             self.guidance_spin.setValue(saved.number("guidance_scale", DEFAULT_GUIDANCE, 0.0, MAX_GUIDANCE))
             self._sync_quality()
             self.lock_seed_check.setChecked(saved.flag("seed_locked", True))
+            self.enhance_controls.set_wanted(saved.flag("enhance_on", False),
+                                             saved.number("enhance_strength", DEFAULT_STRENGTH, 0.0, 1.0))
             self._sync_enabled()
         shown = saved.flag("advanced_open", False)
         self.advanced_button.setChecked(shown)

@@ -22,7 +22,7 @@ from ..engine.events import ProgressEvent
 from ..engine.job import Job, JobError, OutputSettings
 from ..media_types import dialog_filter
 from ..modelstore import ModelStore
-from ..modelstore.contents import video_readiness
+from ..modelstore.contents import enhancer_readiness, video_readiness
 from ..paths import user_data_dir
 from ..progress import CancelToken
 from ..stages.motion import MotionError, MotionSequences, PortraitState, with_curve
@@ -61,7 +61,7 @@ def _inputs_of(job: Job) -> tuple[Any, ...]:
 
 
 def _settings_of(job: Job) -> tuple[Any, ...]:
-    return job.resolution, job.motion, job.steps, job.guidance_scale, job.preset
+    return job.resolution, job.motion, job.steps, job.guidance_scale, job.preset, job.enhance
 
 
 def _is_escape(event: QEvent) -> bool:
@@ -219,6 +219,7 @@ class Studio(QObject):
         self.audio_panel.audioChosen.connect(lambda path: self.window.settings.add_recent("audio", path))
         self.audio_panel.trimChanged.connect(self._trim_changed)
         self.controls.changed.connect(self._controls_changed)
+        self.controls.enhance_controls.installRequested.connect(self.open_model_manager)
         self.motion_view.curveEdited.connect(self._curve_edited)
         self.motion_view.previewRequested.connect(self.preview_motion)
         self.runner.progressed.connect(self._progress)
@@ -531,6 +532,7 @@ class Studio(QObject):
     # ---- models -------------------------------------------------------------------------
     def refresh_models(self) -> None:
         self.controls.set_available_resolutions(video_availability(self.store))
+        self.controls.set_enhancer_available(*enhancer_readiness(self.store))
 
     def open_model_manager(self) -> ModelManagerDialog:
         dialog = ModelManagerDialog(self._store_factory, self.window)

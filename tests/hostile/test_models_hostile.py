@@ -140,6 +140,11 @@ CASES: dict[str, Case] = {
     "diffusion weights with a payload": Case(lambda i: write_payload(i.store / "DAWN_128.pth", i)
                                              or _render_with_store()(i), 3, ("refusing",), needs_store=True,
                                              check=_no_payload_ran),
+    "enhancer weights with a payload": Case(lambda i: write_payload(i.store / "gfpgan" / "GFPGANv1.4.pth", i)
+                                            or _render_with_store("--enhance")(i), 3, ("GFPGANv1.4.pth", "refusing"),
+                                            needs_store=True, check=_no_payload_ran),
+    "enhancer weights truncated": Case(_broken("gfpgan/GFPGANv1.4.pth", b"PK\x03\x04 not really a zip", "--enhance"),
+                                       3, ("GFPGANv1.4.pth",), needs_store=True),
     "quiet, face 9": Case(_render_with_store("-q", "--face", "9"), 4, ("face",), needs_store=True),
     "verify a payload": Case(_verify_payload, 1, ("CORRUPT", "refusing"), needs_store=True,
                              check=_no_payload_ran),
