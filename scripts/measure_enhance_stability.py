@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 from dawn_studio.device import resolve_device  # noqa: E402
 from dawn_studio.engine.engine import ENHANCE_BATCH, Engine  # noqa: E402
 from dawn_studio.engine.job import Job  # noqa: E402
-from dawn_studio.engine.models import ENHANCER_DTYPES  # noqa: E402
+from dawn_studio.engine.models import ENHANCER_DTYPES, autocast  # noqa: E402
 from dawn_studio.stages.enhance import (  # noqa: E402
     ENHANCED_SIZE,
     FFHQ_TEMPLATE_512,
@@ -142,15 +142,16 @@ def main() -> int:
     dtype = ENHANCER_DTYPES.get(compute.kind, torch.float32)
     engine = Engine(args.models)
     if args.enhancer == "folder":
-        net = engine.models.enhancer(device, dtype)
+        net = engine.models.enhancer(device, torch.float32)
     else:
         from dawn_studio.networks import gfpgan
 
         torch.manual_seed(0)
-        net = gfpgan.GFPGANv1Clean.from_config(gfpgan.GFPGAN_V1_4).eval().to(device=device, dtype=dtype)
+        net = gfpgan.GFPGANv1Clean.from_config(gfpgan.GFPGAN_V1_4).eval().to(device)
 
     def restorer(x: torch.Tensor) -> torch.Tensor:
-        return net(x.to(device, dtype))
+        with autocast(device, dtype):
+            return net(x.to(device))
 
     batch = ENHANCE_BATCH.get(compute.kind, 2)
     job = Job(portrait=str(args.portrait), audio=str(args.audio), resolution=args.resolution, steps=args.steps,

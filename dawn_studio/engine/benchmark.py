@@ -546,17 +546,16 @@ def _measure(settings: BenchSettings, compute: ComputeDevice, cap: int | None,
 
 
 def _load_enhancer(settings: BenchSettings, nets: _Networks, compute: ComputeDevice) -> torch.nn.Module:
-    """The face enhancer in the engine's precision for the device: from the model folder, or built at the
-    published (or tiny) width with random weights."""
+    """The face enhancer (float32 weights; the engine computes in its precision under autocast): from the
+    model folder, or built at the published (or tiny) width with random weights."""
     from ..networks import gfpgan
-    from .models import ENHANCER_DTYPES
 
-    device, dtype = torch.device(compute.torch_device), ENHANCER_DTYPES.get(compute.kind, torch.float32)
+    device = torch.device(compute.torch_device)
     if nets.engine is not None:
-        return nets.engine.models.enhancer(device, dtype)
+        return nets.engine.models.enhancer(device, torch.float32)
     torch.manual_seed(settings.seed)
     config = gfpgan.TINY if settings.weights == "tiny" else gfpgan.GFPGAN_V1_4
-    return gfpgan.GFPGANv1Clean.from_config(config).eval().to(device=device, dtype=dtype)
+    return gfpgan.GFPGANv1Clean.from_config(config).eval().to(device)
 
 
 def _enhance(report: BenchReport, rec: _Recorder, enhancer: torch.nn.Module, crops: np.ndarray, nets: _Networks,
@@ -574,9 +573,10 @@ def _enhance(report: BenchReport, rec: _Recorder, enhancer: torch.nn.Module, cro
         warp_face,
     )
     from .engine import ENHANCE_BATCH
+    from .models import ENHANCER_DTYPES
 
     device = torch.device(compute.torch_device)
-    dtype = next(enhancer.parameters()).dtype
+    dtype = ENHANCER_DTYPES.get(compute.kind, torch.float32)
     frames, size = int(crops.shape[0]), int(crops.shape[1])
     batch = ENHANCE_BATCH.get(compute.kind, 2)
     if nets.portrait is not None and face is not None:
@@ -589,7 +589,8 @@ def _enhance(report: BenchReport, rec: _Recorder, enhancer: torch.nn.Module, cro
         transforms = np.repeat(alignment_transforms(points[None].astype(np.float32)), frames, axis=0)
 
     def restorer(x: torch.Tensor) -> torch.Tensor:
-        return enhancer(x.to(device, dtype))
+        with autocast(device, dtype):
+            return enhancer(x.to(device))
 
     note = f"GFPGAN at 512², batches of {batch}, {precision_name(dtype)}, paste at {ENHANCED_SIZE}²"
     with rec.stage(report.stages, "enhance", frames, note):
@@ -599,9 +600,8 @@ def _enhance(report: BenchReport, rec: _Recorder, enhancer: torch.nn.Module, cro
         faces = torch.from_numpy(np.stack([warp_face(crops[i], transforms[i]) for i in range(min(batch, frames))]))
         x = faces.permute(0, 3, 1, 2).float() / 127.5 - 1
         with torch.inference_mode():
-            half = enhancer(x.to(device, dtype)).float().clamp(-1, 1)
-            exact = enhancer.float()(x.to(device)).clamp(-1, 1)
-            enhancer.to(dtype)
+            half = restorer(x).float().clamp(-1, 1)
+            exact = enhancer(x.to(device)).clamp(-1, 1)
         error = (half - exact).abs() * 127.5  # in 8-bit levels
         report.enhancer_deviation = {
             "faces": float(x.shape[0]), "max_abs_levels": float(error.max()), "mean_abs_levels": float(error.mean()),

@@ -244,7 +244,7 @@ class Engine:
         t = time.perf_counter()
         model = self.models.video(job.resolution, torch_device, job.face_loc_weights)
         if enhancing:  # a missing enhancer is said before the long work, not after it
-            self.models.enhancer(torch_device, ENHANCER_DTYPES.get(device.kind, torch.float32))
+            self.models.enhancer(torch_device, torch.float32)
         tracker.update("load", 1, 1)
         t = lap("load", t)
         check_cancel(cancel)
@@ -363,7 +363,7 @@ class Engine:
         dtype = ENHANCER_DTYPES.get(device.kind, torch.float32)
 
         def restore() -> np.ndarray:
-            net = self.models.enhancer(torch_device, dtype)
+            net = self.models.enhancer(torch_device, torch.float32)
             landmark_models = self.models.portrait(torch_device)
             tracker.update("enhance", 0, len(frames), detail="following the face")
             try:
@@ -373,7 +373,8 @@ class Engine:
                 raise EngineError(str(exc)) from None
 
             def restorer(x: torch.Tensor) -> torch.Tensor:
-                return net(x.to(torch_device, dtype))
+                with autocast(torch_device, dtype):
+                    return net(x.to(torch_device))
 
             with torch.inference_mode():
                 return enhance_frames(frames, transforms, restorer, out_size=ENHANCED_SIZE,

@@ -44,8 +44,8 @@ PRECISION_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float
 #: What "auto" means per device kind. float32 everywhere: bfloat16 on a CPU was measured slower
 #: and further from float32 (docs/performance.md); GPU half precision is not measured yet.
 AUTO_PRECISION = {"cpu": "float32", "cuda": "float32", "mps": "float32"}
-#: The face enhancer's precision per device kind: half on GPUs (measured against float32 in
-#: docs/performance.md), float32 on CPUs (no fast half-precision kernels there).
+#: The face enhancer's compute precision per device kind: float16 autocast on GPUs (weights stay float32,
+#: reductions such as the decoder's demodulation stay float32), float32 on CPUs (no fast half kernels).
 ENHANCER_DTYPES = {"cpu": torch.float32, "cuda": torch.float16, "mps": torch.float16}
 
 

@@ -122,14 +122,27 @@ def track_landmarks(models: PortraitModels, frames: np.ndarray, start_box: np.nd
     """
     total = int(frames.shape[0])
     result = np.zeros((total, 68, 2), dtype=np.float32)
-    region = roi_from_box(np.asarray(start_box, dtype=np.float32))
+    home = roi_from_box(np.asarray(start_box, dtype=np.float32))
+    region = home
     for start in range(0, total, batch_size):
         check_cancel(cancel)
         batch = [np.ascontiguousarray(f) for f in frames[start:start + batch_size]]
         rough = _landmarks_of(models, batch, np.repeat(region[None], len(batch), axis=0))
-        result[start:start + len(batch)] = _landmarks_of(models, batch, landmark_regions(rough))
-        region = landmark_regions(result[start + len(batch) - 1][None])[0]
+        regions = np.stack([plausible_region(r, home) for r in landmark_regions(rough)])
+        result[start:start + len(batch)] = _landmarks_of(models, batch, regions)
+        region = plausible_region(landmark_regions(result[start + len(batch) - 1][None])[0], home)
     return result
+
+
+def plausible_region(region: np.ndarray, home: np.ndarray) -> np.ndarray:
+    """``region``, or the portrait's own ``home`` region when it strayed: a generated face keeps about its
+    size and place in the crop, so a region of another size (beyond ×1.5) or moved by more than half the
+    face is a lost track (e.g. a frame that shows no face), and would lose the next frames too."""
+    side, home_side = region[2] - region[0], home[2] - home[0]
+    shift = np.abs((region[:2] + region[2:]) / 2 - (home[:2] + home[2:]) / 2).max()
+    if not np.isfinite(region).all() or not home_side / 1.5 <= side <= home_side * 1.5 or shift > home_side / 2:
+        return home
+    return region
 
 
 # ---- alignment --------------------------------------------------------------------------------

@@ -175,3 +175,15 @@ def test_tracking_follows_a_moving_face():
     points = five_points(track_landmarks(models, frames, start, batch_size=4))
     moved = (points - points[:1]).mean(axis=1)
     np.testing.assert_allclose(moved, np.array(shifts), atol=2.0)
+
+
+def test_a_lost_track_returns_to_the_portraits_face():
+    """A region that grew, shrank or wandered off (frames showing no face) is replaced by the portrait's own,
+    so one bad frame cannot lose the face for the rest of the clip; a region near home is kept."""
+    from dawn_studio.stages.enhance import plausible_region
+
+    home = np.array([30, 30, 90, 90], np.float32)
+    near = np.array([36, 27, 98, 89], np.float32)
+    np.testing.assert_array_equal(plausible_region(near, home), near)
+    for lost in ([0, 0, 128, 128], [50, 50, 80, 80], [70, 30, 130, 90], [np.nan, 30, 90, 90]):
+        np.testing.assert_array_equal(plausible_region(np.array(lost, np.float32), home), home)
