@@ -45,7 +45,7 @@ TAKE_FORMAT = "dawn-studio-take"
 TAKE_VERSION = 1
 #: Default size limit of the take store; beyond it the oldest takes no project refers to are removed.
 DEFAULT_LIMIT_BYTES = 4 * 1024**3
-PREVIEW_VIEWS = ("full", "crop")
+PREVIEW_VIEWS = ("full", "crop", "full-before", "crop-before")  # the last two for enhanced clips
 MAX_NAME_CHARS = 80
 
 

@@ -92,6 +92,8 @@ class GenerationResult:
     preview_dir: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    #: The face crops before enhancement (None when the clip is not enhanced), for the before/after preview.
+    unenhanced: np.ndarray | None = None
 
     @property
     def num_frames(self) -> int:
@@ -106,6 +108,7 @@ class GenerationResult:
         return paste_back(self.frames, self.portrait.rgb, self.face.crop)
 
     def preview_path(self, view: str) -> Path | None:
+        """The preview clip of ``view``: 'full', 'crop', or 'full-before' / 'crop-before' (enhanced clips)."""
         path = None if self.preview_dir is None else self.preview_dir / f"{view}.mp4"
         return path if path is not None and path.exists() else None
 
@@ -296,11 +299,14 @@ class Engine:
         t = time.perf_counter()  # _generate timed diffusion and rendering itself
         if observe is not None:
             observe("frames_rgb", frames_rgb)
+        unenhanced = None
         if enhancing:
+            unenhanced = frames_rgb
             frames_rgb = self._enhance(job, frames_rgb, video_key, initial.face, device, tracker, cancel)
             t = lap("enhance", t)
         result = GenerationResult(job, frames_rgb, portrait, initial.face, motion, clip.track, clip.track_rate,
-                                  timings=timings, warnings=tuple(w.message for w in clip.warnings))
+                                  timings=timings, warnings=tuple(w.message for w in clip.warnings),
+                                  unenhanced=unenhanced)
         if previews:
             result.preview_dir = self._write_previews(result, tracker, cancel)
             lap("compose", t)
@@ -394,23 +400,26 @@ class Engine:
 
     def _write_previews(self, result: GenerationResult, tracker: ProgressTracker,
                         cancel: CancelToken | None) -> Path:
-        """Crop and full-photo preview clips (with sound) for the player, in a private temp folder."""
+        """Crop and full-photo preview clips (with sound) for the player, in a private temp folder; for an
+        enhanced clip also the same two before enhancement (silent), which the preview shows beside it."""
         folder = Path(tempfile.mkdtemp(prefix="dawn-preview-"))
+        n = result.num_frames
+        clips: list[tuple[str, str, np.ndarray, bool]] = [("crop", "face crop", result.frames, True),
+                                                          ("full", "full photo", result.frames, True)]
+        if result.unenhanced is not None:
+            clips += [("crop-before", "face crop before enhancement", result.unenhanced, False),
+                      ("full-before", "full photo before enhancement", result.unenhanced, False)]
+        total = len(clips) * n
+        settings = ExportSettings(quality=20, preset="veryfast")
         try:
-            total = 2 * result.num_frames
+            for index, (view, label, crops, sound) in enumerate(clips):
+                def progress(done: int, frames: int, offset: int = index * n, label: str = label) -> None:
+                    tracker.update("compose", offset + done, total, detail=f"{label}, frame {done}/{frames}")
 
-            def progress(offset: int) -> StepCallback:
-                clip = "face crop" if offset == 0 else "full photo"
-                return lambda done, frames: tracker.update("compose", offset + done, total,
-                                                           detail=f"{clip}, frame {done}/{frames}")
-
-            settings = ExportSettings(quality=20, preset="veryfast")
-            export_video(result.frames, result.num_frames, folder / "crop.mp4", audio=result.track,
-                         sample_rate=result.track_rate, settings=settings, progress=progress(0), cancel=cancel)
-            export_video(fit_within(result.full_frames(), PREVIEW_MAX_SIDE), result.num_frames, folder / "full.mp4",
-                         audio=result.track,
-                         sample_rate=result.track_rate, settings=settings,
-                         progress=progress(result.num_frames), cancel=cancel)
+                frames = (fit_within(paste_back(crops, result.portrait.rgb, result.face.crop), PREVIEW_MAX_SIDE)
+                          if view.startswith("full") else crops)
+                export_video(frames, n, folder / f"{view}.mp4", audio=result.track if sound else None,
+                             sample_rate=result.track_rate, settings=settings, progress=progress, cancel=cancel)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise

@@ -1,8 +1,9 @@
-"""Two takes side by side, in sync: a second, silent player that follows the preview's player.
+"""Two clips side by side, in sync: a second, silent player that follows the preview's player.
 
 The preview's side-by-side pane normally shows the original portrait; while comparing it shows the other
-take instead, playing, pausing and seeking with the main clip (within one frame), in the same view
-(Full photo or Face crop) the preview shows.
+take instead, or, for an enhanced clip, the same clip before face enhancement (before/after), playing,
+pausing and seeking with the main clip (within one frame), in the same view (Full photo or Face crop)
+the preview shows.
 """
 
 from __future__ import annotations
@@ -34,13 +35,15 @@ class ComparePlayer(QObject):
         main.positionChanged.connect(self._follow_position)
         preview.viewChanged.connect(lambda _view: self._open_current())
         self._checked_before: bool | None = None
+        self.before_after = False  # the second clip is the main one before enhancement
 
     @property
     def active(self) -> bool:
         return bool(self.sources)
 
     def start(self, full: Path | None, crop: Path | None) -> None:
-        """Show this clip beside the preview's own, in sync with it."""
+        """Show this clip (another take) beside the preview's own, in sync with it."""
+        self._set_before_after(False)
         self.sources = {name: Path(p) for name, p in (("full", full), ("crop", crop)) if p is not None}
         if self._checked_before is None:
             self._checked_before = self.preview.side_by_side_box.isChecked()
@@ -48,11 +51,27 @@ class ComparePlayer(QObject):
         self.preview.original_view.setVisible(True)
         self._open_current()
 
+    def start_before_after(self, full: Path | None, crop: Path | None) -> None:
+        """Make the side-by-side pane show the clip before enhancement (the creator turns it on)."""
+        self.sources = {name: Path(p) for name, p in (("full", full), ("crop", crop)) if p is not None}
+        if not self.sources:
+            return
+        self._set_before_after(True)
+        self._open_current()
+
+    def _set_before_after(self, on: bool) -> None:
+        self.before_after = on
+        box = self.preview.side_by_side_box
+        box.setText("Before/after" if on else "Side by side")
+        box.setToolTip("Show the clip before face enhancement next to the enhanced clip" if on
+                       else "Show the original portrait next to the generated clip")
+
     def stop(self) -> None:
         """Back to the original portrait beside the clip."""
         if not self.sources:
             return
         self.sources = {}
+        self._set_before_after(False)
         self.player.stop()
         self.player.setSource(QUrl())
         if self._checked_before is not None:

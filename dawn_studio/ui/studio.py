@@ -548,6 +548,8 @@ class Studio(QObject, SessionMixin):
         source = take if take is not None else result
         self.preview.load(source.preview_path("full"), source.preview_path("crop"),
                           photo if same_photo else None, self.portrait_panel.crop_preview() if same_photo else None)
+        self.compare.stop()
+        self.compare.start_before_after(source.preview_path("full-before"), source.preview_path("crop-before"))
         self._mark_staleness()  # settings moved while it ran: the clip shows the values it started with
 
     def _portrait_state(self) -> PortraitState | None:

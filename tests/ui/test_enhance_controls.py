@@ -157,6 +157,18 @@ def test_the_studio_generates_an_enhanced_clip(qtbot, tmp_path, tiny_store, spee
         result = finished.args[0]
         assert result.job.enhance == pytest.approx(0.7)
         assert result.frames.shape == (10, 512, 512, 3)  # a 128 face restored at 512 before paste-back
+        # Before/after: the side-by-side pane plays the same clip before enhancement, in sync.
+        assert result.unenhanced is not None and result.unenhanced.shape == (10, 128, 128, 3)
+        take = studio.current_take
+        assert take is not None and take.preview_path("crop-before") is not None  # kept with the take
+        preview = studio.preview
+        assert preview.side_by_side_box.text() == "Before/after" and studio.compare.before_after
+        click(qtbot, preview.side_by_side_box)
+        assert preview.original_view.isVisible()
+        with qtbot.waitSignal(studio.compare.sink.videoFrameChanged, timeout=10_000):
+            preview.set_view("crop")
+        qtbot.waitUntil(lambda: preview.original_view.image.size().width() == 128, timeout=10_000)
+        assert preview.video_view.image.isNull() or preview.video_view.image.width() == 512
         notice = studio.preview.notice
         assert not notice.isVisible()
         enhance.strength_slider.setValue(30)
