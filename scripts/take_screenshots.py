@@ -169,7 +169,7 @@ class Shooter:
         if len(studio.takes_strip.take_ids()) < 2:
             self.generate_take(new_seed=True)
         ids = studio.takes_strip.take_ids()
-        studio.takes_strip.select(ids[-2:])
+        studio.takes_strip.select([ids[-1], ids[-2]])  # the newest (with its sound) on the right
         studio.overlay.hide()
         self.settle(1500)
         self.grab(self.window, "takes")
