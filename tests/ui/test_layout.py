@@ -262,3 +262,9 @@ def test_two_takes_compared_with_notices_leave_the_preview_whole(laptop_studio, 
         assert preview.silent_notice.heightForWidth(preview.silent_notice.width()) < 2 * line
     item_width = strip.list.item(0).sizeHint().width()
     assert strip.list.viewport().width() >= 2 * item_width, "the strip cannot show two takes side by side"
+
+    # The Motion panel under them keeps readable plots (the panel scrolls rather than squash them to a band).
+    window.panels["motion"].raise_()
+    qtbot.wait(50)
+    assert studio.motion_view.graphics.height() >= 160
+    assert_fits(studio, size, qtbot)
