@@ -95,6 +95,7 @@ class TakesStrip(QWidget):
         layout.setContentsMargins(4, 2, 4, 2)
         layout.addWidget(self.list, 1)
         layout.addWidget(column)
+        layout.addStretch(0)  # with no takes (the list hidden) the hint stays at the left, not centred
         self._update_buttons()
 
     # contents -----------------------------------------------------------------------------
