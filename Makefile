@@ -18,11 +18,15 @@ screenshots:
 	.venv/bin/python scripts/take_screenshots.py
 	.venv/bin/python scripts/take_screenshots.py --theme light --out docs/screenshots/light
 	.venv/bin/python scripts/take_screenshots.py --size 1024x640 --out docs/screenshots/1024x640 \
-		main loaded preview motion first-start
+		$(SMALL_STATES)
+	.venv/bin/python scripts/take_screenshots.py --size 1024x640 --theme light --out docs/screenshots/1024x640-light \
+		$(SMALL_STATES)
 	.venv/bin/python scripts/take_screenshots.py --size 1920x1080 --theme light --out docs/screenshots/1920x1080 \
-		loaded preview motion
+		loaded takes motion
 	QT_SCALE_FACTOR=1.25 .venv/bin/python scripts/take_screenshots.py --size 1536x864 \
-		--out docs/screenshots/scale-125 loaded preview motion
+		--out docs/screenshots/scale-125 loaded takes motion
+
+SMALL_STATES = main loaded generating takes motion export-done enhance first-start
 
 bench:
 	scripts/setup-env.sh

@@ -3,8 +3,10 @@
 
 Usage: .venv/bin/python scripts/take_screenshots.py [--out docs/screenshots] [--size 1366x768] [--theme dark]
        [STATE ...]
-States: main (empty window), loaded, generating, preview, motion (the Motion tab after a generation),
-export, models, first-start (no models installed: the banner), splash (the start-up window).
+States: main (empty window), loaded, generating (the progress over the preview), preview, takes (two takes
+compared side by side), motion (the Motion tab after a generation), enhance (face enhancement switched on in
+Controls), export, export-done (the notice after a background export), models, first-start (no models
+installed: the banner), splash (the start-up window).
 For 125 % scaling run it with QT_SCALE_FACTOR=1.25 (sizes are then in logical pixels: 1536x864 fills
 a 1920x1080 screen).
 All but 'main' need a portrait, a speech file and models: by default the sample files in
@@ -26,10 +28,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
-STATES = ("main", "loaded", "generating", "preview", "motion", "export", "models", "first-start", "splash")
+STATES = ("main", "loaded", "generating", "preview", "takes", "motion", "export", "export-done", "enhance",
+          "models", "first-start", "splash")
 FILE_NAMES = {"main": "main-window.png", "loaded": "loaded.png", "generating": "generating.png",
-              "preview": "preview.png", "motion": "motion.png", "export": "export-dialog.png",
-              "models": "model-manager.png", "first-start": "first-start.png", "splash": "splash.png"}
+              "preview": "preview.png", "takes": "takes.png", "motion": "motion.png", "enhance": "enhance.png",
+              "export": "export-dialog.png", "export-done": "export-done.png", "models": "model-manager.png",
+              "first-start": "first-start.png", "splash": "splash.png"}
+NEED_NO_MODELS = {"main", "export", "models", "first-start", "splash"}
 
 
 def _reexec_under_xvfb() -> int:
@@ -41,11 +46,23 @@ def _reexec_under_xvfb() -> int:
     return subprocess.call(command)
 
 
+def shrink_png(path: Path) -> None:
+    """Re-save ``path`` with a 256-colour palette (no dithering): the window's flat colours stay exact, the
+    photo and the clip band slightly, and the file is about a third of the size (docs/screenshots holds ~60
+    of them)."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        palette = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT,
+                                                 dither=Image.Dither.NONE)
+    palette.save(path, "PNG", optimize=True)
+
+
 class Shooter:
     """Drives the real window through the states and grabs the X server's pixels."""
 
     def __init__(self, out: Path, scratch: Path, models: Path | None, portrait: Path, audio: Path,
-                 theme: str = "dark", size: tuple[int, int] = (1366, 768)) -> None:
+                 theme: str = "dark", size: tuple[int, int] = (1366, 768), full_colour: bool = False) -> None:
         from PySide6.QtCore import QSettings
 
         from dawn_studio.modelstore import ModelStore
@@ -55,6 +72,7 @@ class Shooter:
 
         self.out, self.scratch, self.portrait, self.audio = out, scratch, portrait, audio
         self.size = size
+        self.full_colour = full_colour
         self.app = create_application(["dawn-studio"])
         settings = AppSettings(QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat))
         settings.set_theme(Theme(theme))
@@ -90,12 +108,20 @@ class Shooter:
     def shoot(self, state: str) -> None:
         getattr(self, f"state_{state.replace('-', '_')}")()
 
-    def grab(self, widget, name: str) -> None:
-        pixmap = widget.screen().grabWindow(widget.winId())
+    def grab(self, widget, name: str, whole_screen_area: bool = False) -> None:
+        """The window's pixels; with ``whole_screen_area`` the screen where the window is, so windows of
+        their own on top of it (a notice) are in the picture too."""
+        if whole_screen_area:
+            frame = widget.frameGeometry()
+            pixmap = widget.screen().grabWindow(0, frame.x(), frame.y(), frame.width(), frame.height())
+        else:
+            pixmap = widget.screen().grabWindow(widget.winId())
         if pixmap.isNull():
             raise RuntimeError("the X server returned an empty screenshot")
         path = self.out / FILE_NAMES[name]
         pixmap.save(str(path), "PNG")
+        if not self.full_colour:
+            shrink_png(path)
         print(f"saved {path}")
 
     def need_studio(self):
@@ -138,6 +164,58 @@ class Shooter:
         studio.preview.side_by_side_box.setChecked(True)
         self.settle(1500)
         self.grab(self.window, "preview")
+
+    def generate_take(self, new_seed: bool = False) -> None:
+        studio = self.need_studio()
+        self.load_inputs()
+        if new_seed:  # a second take that differs from the first: another seed
+            if studio.controls.lock_seed_check.isChecked():
+                studio.controls.lock_seed_check.click()
+            studio.controls.new_seed_button.click()
+        studio.generate()
+        self.wait_until(lambda: not studio.runner.busy)
+        self.wait_until(lambda: studio.result is not None)
+
+    def state_takes(self) -> None:
+        studio = self.need_studio()
+        ids = studio.takes_strip.take_ids()
+        if len(ids) < 1:
+            self.generate_take()
+        if len(studio.takes_strip.take_ids()) < 2:
+            self.generate_take(new_seed=True)
+        ids = studio.takes_strip.take_ids()
+        studio.takes_strip.select([ids[-1], ids[-2]])  # the newest (with its sound) on the right
+        studio.overlay.hide()
+        self.settle(1500)
+        self.grab(self.window, "takes")
+
+    def state_enhance(self) -> None:
+        studio = self.need_studio()
+        self.load_inputs()
+        switch = studio.controls.enhance_controls.switch
+        if switch.isEnabled() and not switch.isChecked():
+            switch.click()
+        scroll = self.window.panels["controls"].widget()
+        scroll.ensureWidgetVisible(studio.controls.enhance_controls)
+        self.settle(500)
+        self.grab(self.window, "enhance")
+
+    def state_export_done(self) -> None:
+        from dawn_studio.stages.export import ExportSettings
+        from dawn_studio.ui.export_dialog import ExportRequest
+
+        studio = self.need_studio()
+        if studio.result is None:
+            self.generate_take()
+        studio.overlay.hide()
+        target = self.scratch / "exports" / "talk.mp4"
+        target.parent.mkdir(exist_ok=True)
+        studio.start_export(ExportRequest(target, ExportSettings(), full_frame=True))
+        notice = studio.exports.notice
+        self.wait_until(lambda: notice.isVisible())
+        self.settle(800)
+        self.grab(self.window, "export-done", whole_screen_area=True)
+        notice.close()
 
     def state_motion(self) -> None:
         studio = self.need_studio()
@@ -218,6 +296,8 @@ def main() -> int:
     parser.add_argument("--audio", type=Path, default=SHARED / "samples" / "WRA_MarcoRubio_000.wav")
     parser.add_argument("--theme", choices=("dark", "light"), default="dark")
     parser.add_argument("--size", default="1366x768", help="window size WIDTHxHEIGHT, e.g. 1024x640")
+    parser.add_argument("--full-colour", action="store_true",
+                        help="keep every colour (files about three times larger than the 256-colour default)")
     parser.add_argument("states", nargs="*", default=list(STATES), help=f"which: {', '.join(STATES)}")
     args = parser.parse_args()
     unknown = [s for s in args.states if s not in STATES]
@@ -238,7 +318,7 @@ def _shoot(args: argparse.Namespace, parser: argparse.ArgumentParser, scratch: P
     for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
         os.environ[var] = str(scratch / var.lower())
     models = args.models
-    if models is None and set(args.states) - {"main", "export", "models", "first-start", "splash"}:
+    if models is None and set(args.states) - NEED_NO_MODELS:
         from dawn_studio.engine.tiny_models import write_tiny_model_set
 
         face_models = SHARED / "models" / "3ddfa"
@@ -253,7 +333,8 @@ def _shoot(args: argparse.Namespace, parser: argparse.ArgumentParser, scratch: P
         soundfile.write(args.audio, samples[: 4 * rate], rate)
     args.out.mkdir(parents=True, exist_ok=True)
     width, height = (int(v) for v in args.size.lower().split("x"))
-    shooter = Shooter(args.out, scratch, models, args.portrait, args.audio, args.theme, (width, height))
+    shooter = Shooter(args.out, scratch, models, args.portrait, args.audio, args.theme, (width, height),
+                      args.full_colour)
     try:
         for state in args.states:
             shooter.shoot(state)

@@ -102,6 +102,8 @@ class ModelManagerDialog(QDialog):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setVisible(False)
+        # Rows one text line high: at the default 30 px a 640-px dialog showed three and a half of 16 files.
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for column in (1, 2, 3):
@@ -121,7 +123,9 @@ class ModelManagerDialog(QDialog):
         self.file_progress.setFormat("%p%")
         self.total_progress = QProgressBar()
         self.file_caption = QLabel("")
+        self.file_caption.setVisible(False)  # shown while a file is being fetched; empty lines cost table rows
         self.status_label = QLabel("")
+        self.status_label.setVisible(False)
         self.status_label.setWordWrap(True)
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         self.status_label.linkActivated.connect(self._link_activated)
@@ -273,6 +277,7 @@ class ModelManagerDialog(QDialog):
         self.status_label.setStyleSheet("color: #c0392b;" if error else "")
         self.status_label.setToolTip("")
         self.status_label.setText(text)
+        self.status_label.setVisible(bool(text))
 
     # actions -----------------------------------------------------------------------------------
     def start_download(self, names: list[str] | None = None) -> None:
@@ -342,6 +347,7 @@ class ModelManagerDialog(QDialog):
         self.file_progress.setValue(0)
         self.total_progress.setValue(0)
         self.file_caption.setText("")
+        self.file_caption.setVisible(bool(self.file_caption.text()))
         self._set_status(text)
 
     # results -----------------------------------------------------------------------------------
@@ -364,6 +370,7 @@ class ModelManagerDialog(QDialog):
         file_total = f" of {human_size(event.file_total)}" if event.file_total else ""
         self.file_caption.setText(f"[{event.index + 1}/{event.count}] {event.phase} {event.file_path}: "
                                   f"{human_size(event.file_done)}{file_total}{total}")
+        self.file_caption.setVisible(bool(self.file_caption.text()))
 
     def _show_known_size(self, file_id: str) -> None:
         catalog = self.store.catalog
@@ -375,6 +382,7 @@ class ModelManagerDialog(QDialog):
     def _operation_ended(self) -> None:
         """No line about a file stays once the work has stopped (it read '[1/15] resolving…' for good)."""
         self.file_caption.setText("")
+        self.file_caption.setVisible(bool(self.file_caption.text()))
 
     def _link_activated(self, link: str) -> None:
         if link == "import-folder":

@@ -90,6 +90,9 @@ class _CurveDrag:
     before: np.ndarray
 
 
+PLOTS_MIN_HEIGHT = 200
+
+
 class MotionView(QWidget):
     """Stacked plots of head rotation (degrees) and eye-opening ratios against time in seconds."""
 
@@ -117,6 +120,9 @@ class MotionView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(self._toolbar)
         layout.addWidget(self.graphics, 1)
+        # Two readable plots or none: squeezed under two takes at 1024×640 they were a 20-px band with their
+        # axis titles on top of each other. Below this the panel scrolls instead.
+        self.graphics.setMinimumHeight(PLOTS_MIN_HEIGHT)
         self._apply_palette()
         self.clear()
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QRectF, QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QImage, QKeySequence, QPainter, QPaintEvent, QShortcut
+from PySide6.QtGui import QImage, QKeySequence, QPainter, QPaintEvent, QResizeEvent, QShortcut
 from PySide6.QtMultimedia import QAudioOutput, QMediaDevices, QMediaPlayer, QVideoFrame, QVideoSink
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -27,14 +27,47 @@ from PySide6.QtWidgets import (
 )
 
 FRAME_MS = 40  # 25 fps
-SILENT_TEXT = ("No sound output was found on this computer: the preview plays silently. "
-               "The exported video still carries the speech.")
+#: One line at 1366×768 (two lines took a third of the room above a small clip); the tooltip says more.
+SILENT_TEXT = "No sound output found: the preview plays silently (exported videos keep the speech)."
 
 
 def format_time(ms: int) -> str:
     seconds, millis = divmod(max(0, int(ms)), 1000)
     minutes, seconds = divmod(seconds, 60)
     return f"{minutes}:{seconds:02d}.{millis // 100}"
+
+
+class NoticeLabel(QLabel):
+    """A word-wrapped line above the clip whose minimum height is the height its text needs at its width.
+
+    A plain wrapped label reports one line as its minimum; when its text wraps to two lines in a narrow
+    window the preview's layout got less than it needed and the picture overlapped the scrub bar (seen at
+    1024×640). With the real need reported, the window shrinks the bottom panel instead."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setWordWrap(True)
+        self._needed = 0
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt API)
+        hint = super().minimumSizeHint()
+        if self.width() > 0:
+            hint.setHeight(max(hint.height(), self.heightForWidth(self.width())))
+        return hint
+
+    def _remeasure(self) -> None:
+        needed = self.heightForWidth(self.width()) if self.width() > 0 else 0
+        if needed != self._needed:
+            self._needed = needed
+            self.updateGeometry()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._remeasure()
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt API)
+        super().setText(text)
+        self._remeasure()
 
 
 class ImageView(QWidget):
@@ -154,14 +187,12 @@ class PreviewPlayer(QWidget):
         layout.addLayout(views, 1)
         layout.addLayout(scrub)
         layout.addLayout(transport)
-        self.notice = QLabel()
-        self.notice.setObjectName("staleNotice")
-        self.notice.setWordWrap(True)  # styled in common.qss
+        self.notice = NoticeLabel()
+        self.notice.setObjectName("staleNotice")  # styled in common.qss
         self.notice.setVisible(False)
         layout.insertWidget(0, self.notice)
-        self.silent_notice = QLabel(SILENT_TEXT)
+        self.silent_notice = NoticeLabel(SILENT_TEXT)
         self.silent_notice.setObjectName("silentNotice")
-        self.silent_notice.setWordWrap(True)
         self.silent_notice.setToolTip("Connect speakers or headphones (or enable a sound device); the preview "
                                       "uses them as soon as they appear.")
         self.silent_notice.setVisible(False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QEvent, QObject, QPoint, QTimer
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -50,16 +50,18 @@ def pace_text(stage: str, per_second: float | None) -> str:
 
 
 class ProgressOverlay(QFrame):
-    """Sits over ``host`` (the preview), centred near its bottom, and follows its size."""
+    """Sits over ``host`` (the preview), centred at the top of ``anchor`` (the picture; the host's top when
+    none), and follows their size and place: notices above the picture stay readable, never half covered."""
 
     def __init__(self, host: QWidget, cancel: Callable[[], None],
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, *, anchor: QWidget | None = None) -> None:
         super().__init__(host)
         self.clock = clock
         self.setObjectName("progressOverlay")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setAutoFillBackground(True)
         self.host = host
+        self.anchor = anchor
         self.time_left = TimeLeft(clock)
         self.rate = Rate(clock)
         self.title = QLabel()
@@ -94,6 +96,8 @@ class ProgressOverlay(QFrame):
         self.hide_timer.timeout.connect(self.hide)
         self.hide()
         host.installEventFilter(self)
+        if anchor is not None:
+            anchor.installEventFilter(self)  # a notice appearing above the picture moves it down
 
     # states -------------------------------------------------------------------------------
     def start(self, text: str = "Starting…") -> None:
@@ -146,10 +150,12 @@ class ProgressOverlay(QFrame):
         self.setFixedWidth(width)
         self.adjustSize()
         x = (self.host.width() - width) // 2
-        self.move(x, 8)  # over the top of the clip, where the eye is, clear of the transport controls
+        top = 0 if self.anchor is None else self.anchor.mapTo(self.host, QPoint(0, 0)).y()
+        self.move(x, top + 8)  # over the top of the clip, where the eye is, clear of the transport controls
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
-        if watched is self.host and event.type() == QEvent.Type.Resize and self.isVisible():
+        moved = event.type() in (QEvent.Type.Resize, QEvent.Type.Move)
+        if watched in (self.host, self.anchor) and moved and self.isVisible():
             self._place()
         return super().eventFilter(watched, event)
 

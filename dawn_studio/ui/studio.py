@@ -147,7 +147,7 @@ class Studio(QObject, SessionMixin):
         central_layout.addWidget(self.takes_strip)
         window.set_central(central)
         self.compare = ComparePlayer(self.preview)
-        self.overlay = ProgressOverlay(self.preview, self.cancel)
+        self.overlay = ProgressOverlay(self.preview, self.cancel, anchor=self.preview.video_view)
         self.notifier = DoneNotifier(window)
         window.add_panel("portrait", "Portrait", self.portrait_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         window.add_panel("controls", "Controls", self.controls, Qt.DockWidgetArea.RightDockWidgetArea)

@@ -99,8 +99,7 @@ class SessionMixin:
         if len(takes) == 2 and takes[1] is not None:
             other = takes[1]
             self.compare.start(other.preview_path("full"), other.preview_path("crop"))
-            self.takes_strip.hint.setText(f"Comparing: {other.name} on the left, {main.name} on the right "
-                                          f"(its sound)")
+            self.takes_strip.hint.setText(f"Left: {other.name} · right: {main.name} (with its sound)")
         self._schedule_autosave()
 
     def take_list(self) -> list[Take]:

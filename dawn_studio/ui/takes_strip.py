@@ -10,6 +10,7 @@ from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QGridLayout,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -72,17 +73,29 @@ class TakesStrip(QWidget):
         self.use_button.clicked.connect(lambda: self.useSettingsRequested.emit(self.selected()[-1]))
         self.list.installEventFilter(self)  # F2 renames, Delete removes, while the strip has the focus
 
-        buttons = QVBoxLayout()
+        # The buttons sit two by two beside the thumbnails: in one row they took 350 px and left a 1024-px
+        # window one and a half thumbnails; the hint wraps above them within the same narrow column.
+        grid = QGridLayout()
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setSpacing(4)
+        for index, button in enumerate((self.use_button, self.export_button, self.rename_button,
+                                        self.delete_button)):
+            grid.addWidget(button, index // 2, index % 2)
+        column = QWidget()
+        column.setObjectName("takesActions")
+        buttons = QVBoxLayout(column)
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.setSpacing(2)
         buttons.addWidget(self.hint)
-        row = QHBoxLayout()
-        for button in (self.use_button, self.rename_button, self.delete_button, self.export_button):
-            row.addWidget(button)
-        buttons.addLayout(row)
+        buttons.addLayout(grid)
         buttons.addStretch(1)
+        column.setMaximumWidth(max(column.sizeHint().width(), 220))
+        self.actions_column = column
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
         layout.addWidget(self.list, 1)
-        layout.addLayout(buttons)
+        layout.addWidget(column)
+        layout.addStretch(0)  # with no takes (the list hidden) the hint stays at the left, not centred
         self._update_buttons()
 
     # contents -----------------------------------------------------------------------------

@@ -83,6 +83,10 @@ def apply_theme(app: QApplication, choice: Theme) -> Theme:
     disabled = QColor("#6b6e75") if used is Theme.DARK else QColor("#a0a0a8")
     for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
         palette.setColor(QPalette.ColorGroup.Disabled, role, disabled)
+    # A switched-off slider (face-enhancement strength while enhancement is off) must not keep the accent
+    # fill: it read as an active setting next to its unchecked switch.
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Highlight,
+                     QColor(_DARK[QPalette.ColorRole.Mid] if used is Theme.DARK else _LIGHT[QPalette.ColorRole.Mid]))
     app.setPalette(palette)
     try:
         common = resource_path("styles", "common.qss").read_text(encoding="utf-8")

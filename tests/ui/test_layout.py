@@ -230,3 +230,41 @@ def test_button_text_check_catches_a_cut_button(qtbot):
     assert any("is cut by" in p for p in clipped_widgets(holder))
     button.setGeometry(0, 0, 120, 24)
     assert clipped_widgets(holder) == []
+
+
+@pytest.mark.parametrize("laptop_studio", SIZES, indirect=True, ids=["1366x768", "1024x640"])
+def test_two_takes_compared_with_notices_leave_the_preview_whole(laptop_studio, qtbot, speech_2s):
+    """Seen on the 1024×640 screenshots: with two takes compared and the notices above the clip, the
+    takes strip showed one and a half thumbnails beside its row of buttons, and the picture overlapped the
+    scrub bar (the two-line notice was counted as one line)."""
+    studio, size = laptop_studio
+    load_inputs(studio, qtbot, speech_2s)
+    studio.controls.load_from(studio.current_job().with_changes(steps=2))
+    for _ in range(2):
+        with qtbot.waitSignal(studio.generationFinished, timeout=180_000):
+            studio.generate()
+        qtbot.waitUntil(lambda: not studio.runner.busy, timeout=10_000)
+    strip = studio.takes_strip
+    strip.select(strip.take_ids()[-2:])
+    preview = studio.preview
+    preview.set_notice("Take 1 was made with earlier settings — Generate to see the new ones.")
+    preview.silent_notice.setVisible(True)  # as on a computer without a sound output
+    qtbot.wait(100)
+    assert_fits(studio, size, qtbot)
+
+    window = studio.window
+    picture = _rect_in(preview.video_view, window)
+    assert picture.height() >= preview.video_view.minimumHeight(), "the picture was squeezed below its minimum"
+    for widget in (preview.notice, preview.silent_notice, preview.slider, preview.time_label, preview.play_button):
+        assert not picture.intersects(_rect_in(widget, window)), f"the picture overlaps {widget.objectName() or widget}"
+    if size[0] >= 1366:  # the silent-preview line is one line on a laptop screen, leaving the room to the clip
+        line = preview.silent_notice.fontMetrics().lineSpacing()
+        assert preview.silent_notice.heightForWidth(preview.silent_notice.width()) < 2 * line
+    item_width = strip.list.item(0).sizeHint().width()
+    assert strip.list.viewport().width() >= 2 * item_width, "the strip cannot show two takes side by side"
+
+    # The Motion panel under them keeps readable plots (the panel scrolls rather than squash them to a band).
+    window.panels["motion"].raise_()
+    qtbot.wait(50)
+    assert studio.motion_view.graphics.height() >= 160
+    assert_fits(studio, size, qtbot)

@@ -186,3 +186,20 @@ def test_the_face_enhancer_is_listed_with_its_licence(qtbot, tmp_path):
     terms = dialog.terms_text.toPlainText()
     assert terms.startswith("GFPGAN v1.4 weights (TencentARC/GFPGAN): Apache License 2.0")
     assert "research purposes only" not in terms  # only the licence of what this scope downloads
+
+
+def test_the_file_list_shows_most_files_at_laptop_height(qtbot, tmp_path):
+    """Seen on the screenshot (900×640, the real catalogue, nothing installed): 30-px rows and two empty
+    caption lines left room for three and a half of the 16 files."""
+    empty = ModelStore(tmp_path / "empty")
+    (tmp_path / "empty").mkdir()
+    dialog = ModelManagerDialog(lambda: empty)
+    qtbot.addWidget(dialog)
+    dialog.resize(900, 640)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    table = dialog.table
+    assert table.rowCount() >= 10
+    assert not dialog.file_caption.isVisible() and not dialog.status_label.isVisible()
+    assert table.viewport().height() >= 6 * table.rowHeight(0), "fewer than six files visible"
+    assert table.rowHeight(0) >= table.fontMetrics().height() + 4, "rows too tight for their text"

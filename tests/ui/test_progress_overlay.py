@@ -109,3 +109,30 @@ def test_the_notifier_does_not_need_a_tray(qtbot):
     route = notifier.notify("DAWN Studio", "Take 1 is ready")  # offscreen: no tray, window not active
     assert route == ("tray" if QSystemTrayIcon.isSystemTrayAvailable() else "alert")
     assert notifier.last_route == route and (notifier.tray is None) == (route != "tray")
+
+
+def test_the_overlay_sits_over_the_picture_not_over_the_notices_above_it(qtbot, tmp_path):
+    """Seen on the screenshots: the done notice covered the middle of the "no sound output" line above
+    the clip, leaving its ends peeking out on both sides. It now sits at the top of the picture, and
+    follows it down when a notice appears."""
+    from PySide6.QtCore import QPoint, QRect
+
+    from dawn_studio.ui.preview import PreviewPlayer
+
+    preview = PreviewPlayer(audio_outputs=lambda: [])
+    qtbot.addWidget(preview)
+    preview.resize(700, 500)
+    preview.show()
+    qtbot.waitExposed(preview)
+    overlay = ProgressOverlay(preview, lambda: None, anchor=preview.video_view)
+    overlay.finished("Done — Take 1 is ready", "100 frames (4.0 s of video) in 3.1 s")
+    preview.set_notice("Take 1 was made with earlier settings — Generate to see the new ones.")
+    qtbot.waitUntil(lambda: preview.notice.isVisible())
+
+    def rect(widget) -> QRect:
+        return QRect(widget.mapTo(preview, QPoint(0, 0)), widget.size())
+
+    qtbot.waitUntil(lambda: not rect(overlay).intersects(rect(preview.notice)), timeout=2000)
+    assert rect(preview.video_view).contains(rect(overlay).topLeft())
+    preview.set_notice("")
+    qtbot.waitUntil(lambda: rect(overlay).top() == rect(preview.video_view).top() + 8, timeout=2000)

@@ -33,3 +33,27 @@ def test_screenshot_of_main_window_under_xvfb(tmp_path):
     assert (first.width(), first.height()) == (1366, 768)
     assert not QImage(str(tmp_path / "splash.png")).isNull()
     assert [p.name for p in temp.iterdir() if p.name.startswith("dawn-")] == [], "the script left files behind"
+
+
+def test_the_readme_shows_screenshots_that_exist_for_every_state():
+    """The README links each screenshot; a renamed or dropped state must not leave a broken image."""
+    import re
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from take_screenshots import FILE_NAMES, STATES
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    linked = set(re.findall(r"\((docs/screenshots[^)\s]*)\)", readme))
+    assert linked, "the README shows no screenshots"
+    missing = sorted(p for p in linked if not (ROOT / p).exists())
+    assert missing == [], f"the README links screenshots that do not exist: {missing}"
+    for state in STATES:
+        name = f"docs/screenshots/{FILE_NAMES[state]}"
+        assert (ROOT / name).is_file(), f"no screenshot of the '{state}' state at 1366x768"
+        assert name in linked, f"the README does not link the '{state}' screenshot"
+    for folder in ("light", "1024x640", "1024x640-light"):
+        assert (ROOT / "docs" / "screenshots" / folder / "takes.png").is_file()
+    total = sum(p.stat().st_size for p in (ROOT / "docs" / "screenshots").rglob("*.png"))
+    assert total < 12 * 1024 * 1024, f"docs/screenshots holds {total / 2**20:.1f} MB"

@@ -46,3 +46,20 @@ def test_click_ctrl_click_and_a_third_choice(qtbot, tmp_path):
     strip.list.setFocus()
     qtbot.keyClick(strip.list, Qt.Key.Key_Delete)
     assert exported == ["t0"] and deleted == [["t0"]]
+
+
+def test_the_empty_strip_reads_from_the_left_and_a_full_one_gives_the_thumbnails_the_room(qtbot, tmp_path):
+    """Seen on the screenshots: with no takes the hint floated in the middle of the window; with takes the
+    row of four buttons left a 474-px strip room for one and a half thumbnails."""
+    strip = TakesStrip()
+    qtbot.addWidget(strip)
+    strip.resize(474, 110)
+    strip.show()
+    qtbot.waitExposed(strip)
+    assert strip.hint.mapTo(strip, strip.hint.rect().topLeft()).x() <= 10
+    strip.set_takes(takes(tmp_path, 3))
+    qtbot.wait(10)
+    item_width = strip.list.item(0).sizeHint().width()
+    assert strip.list.viewport().width() >= 2 * item_width
+    for button in (strip.use_button, strip.rename_button, strip.delete_button, strip.export_button):
+        assert button.width() >= button.fontMetrics().horizontalAdvance(button.text()) + 8

@@ -48,3 +48,25 @@ def test_unchecked_indicator_is_visible(theme, kind, qtbot):
     window = np.array(QApplication.palette().window().color().getRgb()[:3])
     contrast = np.abs(image - window).sum(axis=2).max()
     assert contrast > 150, f"{theme.value}: an unchecked {kind.__name__} is nearly invisible ({contrast})"
+
+
+def test_a_disabled_slider_drops_the_accent_fill(theme, qtbot):
+    """The face-enhancement strength is disabled while the switch is off: it must look off, not keep the
+    accent colour of an active setting beside its unchecked switch."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QSlider
+
+    def accent_pixels(enabled: bool) -> int:
+        slider = QSlider(Qt.Orientation.Horizontal)
+        slider.setRange(0, 100)
+        slider.setValue(100)
+        slider.setFixedSize(160, 24)
+        slider.setEnabled(enabled)
+        qtbot.addWidget(slider)
+        slider.show()
+        QApplication.processEvents()
+        image = pixels(slider)
+        return int((image.max(axis=2) - image.min(axis=2) > 60).sum())  # coloured (the accent), not grey
+
+    assert accent_pixels(True) > 50, "the enabled slider shows its accent fill (the check itself works)"
+    assert accent_pixels(False) == 0, f"{theme.value}: a disabled slider still shows the accent colour"
