@@ -25,6 +25,8 @@ from ..takes import Take
 
 THUMB = 56
 
+UNLIMITED = (1 << 24) - 1  # Qt's QWIDGETSIZE_MAX, which PySide6 does not export
+
 
 class TakesStrip(QWidget):
     """Signals carry take ids: ``selectionChanged([ids])`` (one or two), ``renameRequested(id, name)``,
@@ -89,7 +91,8 @@ class TakesStrip(QWidget):
         buttons.addWidget(self.hint)
         buttons.addLayout(grid)
         buttons.addStretch(1)
-        column.setMaximumWidth(max(column.sizeHint().width(), 220))
+        self._column_width = max(column.sizeHint().width(), 220)
+        column.setMaximumWidth(self._column_width)
         self.actions_column = column
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
@@ -230,6 +233,9 @@ class TakesStrip(QWidget):
         self.list.setVisible(total > 0)  # an empty strip is one line of text, not a blank band
         for button in (self.use_button, self.rename_button, self.delete_button, self.export_button):
             button.setVisible(total > 0)
+        # Empty, the hint is the whole strip: one line, not a narrow column of three.
+        self.hint.setWordWrap(total > 0)
+        self.actions_column.setMaximumWidth(self._column_width if total > 0 else UNLIMITED)
         if total == 0:
             self.hint.setText("Takes: every Generate is kept here.")
         elif count == 2:

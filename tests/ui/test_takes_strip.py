@@ -57,6 +57,9 @@ def test_the_empty_strip_reads_from_the_left_and_a_full_one_gives_the_thumbnails
     strip.show()
     qtbot.waitExposed(strip)
     assert strip.hint.mapTo(strip, strip.hint.rect().topLeft()).x() <= 10
+    # ... and on one line (it wrapped to three in a narrow column, the rest of the strip empty).
+    assert strip.hint.height() < 2 * strip.hint.fontMetrics().lineSpacing()
+    assert strip.hint.width() >= strip.hint.fontMetrics().horizontalAdvance(strip.hint.text())
     strip.set_takes(takes(tmp_path, 3))
     qtbot.wait(10)
     item_width = strip.list.item(0).sizeHint().width()
