@@ -109,15 +109,19 @@ class TakesStrip(QWidget):
             self.list.clear()
             for take in takes:
                 self.list.addItem(self._item(take))
-            self._order = []
-            for take_id in selected or []:
-                item = self._find(take_id)
-                if item is not None:
-                    item.setSelected(True)
-                    self._order.append(take_id)
+            self._mark_selected(selected or [])
         finally:
             self._updating = False
         self._update_buttons()
+
+    def _mark_selected(self, ids: list[str]) -> None:
+        """Select the items of ``ids`` (in that order, skipping unknown ones) without emitting."""
+        self._order = []
+        for take_id in ids:
+            item = self._find(take_id)
+            if item is not None:
+                item.setSelected(True)
+                self._order.append(take_id)
 
     def add_take(self, take: Take, select: bool = True) -> None:
         item = self._item(take)
@@ -140,12 +144,7 @@ class TakesStrip(QWidget):
         self._updating = True
         try:
             self.list.clearSelection()
-            self._order = []
-            for take_id in ids[-2:]:
-                item = self._find(take_id)
-                if item is not None:
-                    item.setSelected(True)
-                    self._order.append(take_id)
+            self._mark_selected(ids[-2:])
         finally:
             self._updating = False
         self._update_buttons()
