@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Per-frame cost of the face enhancer beside diffusion and rendering, and its half-precision deviation.
+"""The face enhancer's per-frame cost by batch size and precision, and its half-precision deviation.
 
 Usage: python scripts/enhancer_speed.py [--device cuda] [--frames 100] [--json FILE]
 
@@ -7,9 +7,8 @@ Networks at their published widths with random weights (timing does not depend o
 deviation of float16 from float32 is measured on these weights, so it says how the arithmetic behaves,
 not how the published weights' faces look). The enhancer runs through the stage exactly as the engine
 runs it (warp, batched restore, paste at 512²) on face-crop-sized alignments, for several batch sizes
-and both precisions; diffusion (20 DDIM steps) and rendering run the engine's pipeline functions on
-random conditioning. Only torch, OpenCV and Pillow are needed (no audio or video libraries), so it
-runs on a bare GPU machine.
+and both precisions: it is how the engine's batch size was chosen. The enhancer beside the other stages,
+as a job runs them, is `dawn-studio bench --enhance`.
 """
 
 from __future__ import annotations
@@ -25,11 +24,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dawn_studio.engine.pipeline import VideoInputs, condition, sample_flows  # noqa: E402
-from dawn_studio.engine.render import render_frames  # noqa: E402
-from dawn_studio.networks import a2v, gfpgan, lfg  # noqa: E402
-from dawn_studio.networks.a2v import NoiseSource  # noqa: E402
-from dawn_studio.networks.pbnet import FALLBACK_BLINK, FALLBACK_POSE  # noqa: E402
+from dawn_studio.networks import gfpgan  # noqa: E402
 from dawn_studio.stages.enhance import (  # noqa: E402
     FFHQ_TEMPLATE_512,
     alignment_transforms,
@@ -86,39 +81,10 @@ def time_enhancer(net: torch.nn.Module, dtype: torch.dtype, frames: np.ndarray, 
     return stage, network, out
 
 
-def time_video(resolution: int, frames: int, steps: int, device: torch.device) -> dict[str, float]:
-    architecture = (a2v.DAWN_128, lfg.LFG_128) if resolution == 128 else (a2v.DAWN_256, lfg.LFG_256)
-    torch.manual_seed(0)
-    generator = lfg.LatentFlowGenerator(architecture[1]).generator.eval()
-    model = a2v.FlowDiffusion(architecture[0], generator=generator).eval().to(device)
-    size = model.config.image_size
-    image = torch.rand(1, 3, size, size, device=device)
-    init_pose = np.array([[*FALLBACK_POSE, -66.7]])
-    init_eye = np.array([[*FALLBACK_BLINK, size * 0.3, size * 0.7, size * 0.25, size * 0.75, size, size]])
-    features = np.random.default_rng(0).standard_normal((frames, model.config.unet.audio_dim)).astype(np.float32)
-    inputs = VideoInputs(image, features, np.tile(np.array(FALLBACK_POSE)[None], (frames, 1)),
-                         np.tile(np.array(FALLBACK_BLINK)[None], (frames, 1)), init_pose, init_eye)
-    with torch.inference_mode():
-        sync(device)
-        started = time.perf_counter()
-        flows = sample_flows(model, condition(model, inputs), steps=steps, noise=NoiseSource.seeded(0))
-        sync(device)
-        diffusion = time.perf_counter() - started
-        started = time.perf_counter()
-        render_frames(model.generator, image, flows)
-        sync(device)
-        render = time.perf_counter() - started
-    del model
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
-    return {"diffusion_s_per_frame": diffusion / frames, "render_s_per_frame": render / frames}
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--frames", type=int, default=100)
-    parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     device = torch.device(args.device)
@@ -142,8 +108,6 @@ def main() -> int:
                                              "mean_abs_levels": float(difference.mean()),
                                              "share_over_2_levels": float((difference > 2).mean())}
         print(size, rows["float16_vs_float32_frames"], flush=True)
-        rows.update(time_video(size, args.frames, args.steps, device))
-        print(size, {k: v for k, v in rows.items() if k.endswith("per_frame")}, flush=True)
         report[f"crop_{size}"] = rows
     if device.type == "cuda":
         report["enhancer_peak_memory_bytes"] = int(torch.cuda.max_memory_allocated(device))

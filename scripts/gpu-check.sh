@@ -56,7 +56,7 @@ for run in ${BENCHES:-128-f32 128-bf16 128-f16 256-f32 256-bf16 256-1500}; do
         enhance-128) bench "$run" --frames "$FRAMES" --steps "$STEPS" --enhance ;;
         enhance-256) bench "$run" --resolution 256 --frames "$FRAMES" --steps "$STEPS" --enhance ;;
         enhancer-speed) step "$run" "$LIMIT" python3 scripts/enhancer_speed.py --device "$DEVICE" --frames "$FRAMES" \
-            --steps "$STEPS" --json "$OUT/$run.json" ;;
+            --json "$OUT/$run.json" ;;
         *) echo "unknown benchmark $run" | tee -a "$log" ;;
     esac
 done
