@@ -6,33 +6,15 @@ import pytest
 from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtWidgets import QAbstractButton, QCheckBox, QComboBox, QLabel, QSlider, QWidget
 
-from dawn_studio.engine.job import QUALITY_STEPS, Job
+from dawn_studio.engine.job import QUALITY_STEPS
 from dawn_studio.stages.motion import DEFAULT_SEED, MotionControls
 from dawn_studio.ui.controls_panel import ControlsPanel
 
 MISSING_256 = "DAWN 256 model files are missing — open Models… to get them"
 
 
-@pytest.fixture
-def make_panel(qtbot, settings_file):
-    """Panels over the same temp INI file, as if the app were started again."""
-
-    def make(**kwargs) -> ControlsPanel:
-        panel = ControlsPanel(QSettings(str(settings_file), QSettings.Format.IniFormat), **kwargs)
-        qtbot.addWidget(panel)
-        panel.show()
-        return panel
-
-    return make
-
-
-@pytest.fixture
-def job(tmp_path):
-    return Job(portrait=str(tmp_path / "face.jpg"), audio=str(tmp_path / "speech.wav"))
-
-
-def test_defaults_reproduce_the_reference_setup(make_panel, job):
-    panel = make_panel()
+def test_defaults_reproduce_the_reference_setup(make_controls_panel, job):
+    panel = make_controls_panel()
     assert panel.controls() == MotionControls()
     assert panel.apply_to(job) == job
     assert panel.quality() == "standard" and panel.seed_locked()
@@ -40,8 +22,8 @@ def test_defaults_reproduce_the_reference_setup(make_panel, job):
     assert not panel.advanced_box.isVisibleTo(panel)
 
 
-def test_sliders_and_toggles_change_controls_and_job(make_panel, job, qtbot):
-    panel = make_panel()
+def test_sliders_and_toggles_change_controls_and_job(make_controls_panel, job, qtbot):
+    panel = make_controls_panel()
     with qtbot.waitSignal(panel.changed, timeout=1000):
         panel.head_motion_slider.slider.setValue(150)
     assert panel.head_motion_slider.value_label.text() == "150 %"
@@ -65,8 +47,8 @@ def test_sliders_and_toggles_change_controls_and_job(make_panel, job, qtbot):
     assert updated.motion == panel.controls() and updated.portrait == job.portrait
 
 
-def test_keyboard_moves_a_slider(make_panel, qtbot):
-    panel = make_panel()
+def test_keyboard_moves_a_slider(make_controls_panel, qtbot):
+    panel = make_controls_panel()
     slider = panel.blink_slider.slider
     slider.setFocus()
     with qtbot.waitSignal(panel.changed, timeout=1000):
@@ -76,8 +58,8 @@ def test_keyboard_moves_a_slider(make_panel, qtbot):
     assert panel.controls().blink_strength == 0.0
 
 
-def test_quality_preset_and_custom_steps(make_panel, job, qtbot):
-    panel = make_panel()
+def test_quality_preset_and_custom_steps(make_controls_panel, job, qtbot):
+    panel = make_controls_panel()
     combo = panel.quality_combo
     with qtbot.waitSignal(panel.changed, timeout=1000):
         combo.setCurrentIndex(combo.findData("draft"))
@@ -96,16 +78,16 @@ def test_quality_preset_and_custom_steps(make_panel, job, qtbot):
     assert panel.apply_to(job).guidance_scale == 2.5
 
 
-def test_advanced_section_collapses(make_panel, qtbot):
-    panel = make_panel()
+def test_advanced_section_collapses(make_controls_panel, qtbot):
+    panel = make_controls_panel()
     qtbot.mouseClick(panel.advanced_button, Qt.MouseButton.LeftButton)
     assert panel.advanced_box.isVisibleTo(panel)
     qtbot.mouseClick(panel.advanced_button, Qt.MouseButton.LeftButton)
     assert not panel.advanced_box.isVisibleTo(panel)
 
 
-def test_missing_resolution_is_disabled_with_reason_and_falls_back(make_panel, job, qtbot):
-    panel = make_panel()
+def test_missing_resolution_is_disabled_with_reason_and_falls_back(make_controls_panel, job, qtbot):
+    panel = make_controls_panel()
     qtbot.mouseClick(panel.resolution_buttons[256], Qt.MouseButton.LeftButton)
     assert panel.apply_to(job).resolution == 256
 
@@ -121,8 +103,8 @@ def test_missing_resolution_is_disabled_with_reason_and_falls_back(make_panel, j
     assert panel.resolution() == 256, "the creator's choice comes back once the model is there"
 
 
-def test_no_model_at_all_keeps_the_preferred_resolution(make_panel, job):
-    panel = make_panel()
+def test_no_model_at_all_keeps_the_preferred_resolution(make_controls_panel, job):
+    panel = make_controls_panel()
     panel.resolution_buttons[256].click()
     panel.set_available_resolutions({128: (False, "no 128"), 256: (False, MISSING_256)})
     assert not any(button.isEnabled() or button.isChecked() for button in panel.resolution_buttons.values())
@@ -132,15 +114,15 @@ def test_no_model_at_all_keeps_the_preferred_resolution(make_panel, job):
     assert panel.resolution() == 128 and panel.resolution_buttons[128].isChecked()
 
 
-def test_unknown_resolution_is_refused_without_changing_anything(make_panel):
-    panel = make_panel()
+def test_unknown_resolution_is_refused_without_changing_anything(make_controls_panel):
+    panel = make_controls_panel()
     with pytest.raises(ValueError, match=r"Unknown resolution\(s\) \[512\]"):
         panel.set_available_resolutions({128: (False, "gone"), 512: (True, "")})
     assert panel.resolution_buttons[128].isEnabled() and panel.resolution() == 128
 
 
-def test_seed_lock_new_seed_and_next_seed(make_panel, job, qtbot):
-    panel = make_panel(rng=random.Random(7))
+def test_seed_lock_new_seed_and_next_seed(make_controls_panel, job, qtbot):
+    panel = make_controls_panel(rng=random.Random(7))
     assert panel.next_seed_if_unlocked() == DEFAULT_SEED, "locked: the shown seed is kept"
 
     qtbot.mouseClick(panel.lock_seed_check, Qt.MouseButton.LeftButton, pos=QPoint(6, 6))
@@ -159,8 +141,8 @@ def test_seed_lock_new_seed_and_next_seed(make_panel, job, qtbot):
     assert panel.next_seed_if_unlocked() == fresh
 
 
-def test_seed_typed_by_hand_including_64_bit(make_panel, qtbot):
-    panel = make_panel()
+def test_seed_typed_by_hand_including_64_bit(make_controls_panel, qtbot):
+    panel = make_controls_panel()
     panel.seed_spin.lineEdit().clear()
     with qtbot.waitSignal(panel.changed, timeout=1000):
         qtbot.keyClicks(panel.seed_spin.lineEdit(), "42")
@@ -178,8 +160,8 @@ def test_seed_typed_by_hand_including_64_bit(make_panel, qtbot):
     assert panel.controls().seed == 0
 
 
-def test_values_are_remembered(make_panel, job, qtbot):
-    panel = make_panel()
+def test_values_are_remembered(make_controls_panel, job, qtbot):
+    panel = make_controls_panel()
     panel.resolution_buttons[256].click()
     panel.quality_combo.setCurrentIndex(panel.quality_combo.findData("draft"))
     panel.head_motion_slider.slider.setValue(40)
@@ -192,20 +174,20 @@ def test_values_are_remembered(make_panel, job, qtbot):
     expected = panel.apply_to(job)
     panel.close()
 
-    again = make_panel()
+    again = make_controls_panel()
     assert again.apply_to(job) == expected
     assert not again.seed_locked() and again.new_seed_button.isEnabled()
     assert again.quality() == "draft" and again.advanced_box.isVisibleTo(again)
 
 
-def test_unusable_saved_values_fall_back_to_defaults(make_panel, settings_file, job):
+def test_unusable_saved_values_fall_back_to_defaults(make_controls_panel, settings_file, job):
     store = QSettings(str(settings_file), QSettings.Format.IniFormat)
     saved = {"head_motion": "lots", "variety": "9", "seed": "-5", "steps": "nan", "resolution": "512",
              "guidance_scale": "inf", "seed_locked": "maybe", "blink_strength": "0.5"}
     for key, value in saved.items():
         store.setValue(f"controls/{key}", value)
     store.sync()
-    panel = make_panel()
+    panel = make_controls_panel()
     assert panel.apply_to(job) == job.with_changes(motion=MotionControls(blink_strength=0.5))
     assert panel.seed_locked()
 
@@ -219,8 +201,8 @@ def test_accepts_app_settings_wrapper(qtbot, app_settings, job):
     assert again.controls().blink_strength == 0.0
 
 
-def test_reset_restores_defaults_but_keeps_resolution(make_panel, job, qtbot):
-    panel = make_panel()
+def test_reset_restores_defaults_but_keeps_resolution(make_controls_panel, job, qtbot):
+    panel = make_controls_panel()
     panel.resolution_buttons[256].click()
     panel.blink_slider.slider.setValue(10)
     panel.still_head_check.setChecked(True)
@@ -234,8 +216,8 @@ def test_reset_restores_defaults_but_keeps_resolution(make_panel, job, qtbot):
     assert panel.seed_locked() and panel.head_motion_slider.isEnabled()
 
 
-def test_load_from_job_shows_it_exactly_and_quietly(make_panel, job, qtbot):
-    panel = make_panel()
+def test_load_from_job_shows_it_exactly_and_quietly(make_controls_panel, job, qtbot):
+    panel = make_controls_panel()
     panel.lock_seed_check.setChecked(False)
     loaded = job.with_changes(
         resolution=256, steps=33, guidance_scale=1.75,
@@ -248,8 +230,8 @@ def test_load_from_job_shows_it_exactly_and_quietly(make_panel, job, qtbot):
     assert panel.blink_slider.value_label.text() == "0 %"
 
 
-def test_every_control_has_a_tooltip_and_labels_have_buddies(make_panel):
-    panel = make_panel()
+def test_every_control_has_a_tooltip_and_labels_have_buddies(make_controls_panel):
+    panel = make_controls_panel()
     controls = [w for w in panel.findChildren(QWidget)
                 if isinstance(w, (QAbstractButton, QComboBox, QSlider, QCheckBox)) or w is panel.seed_spin
                 or w in (panel.guidance_spin, panel.steps_spin)]
@@ -276,8 +258,8 @@ def _tab_stops(panel: ControlsPanel, start: QWidget) -> list[QWidget]:
     return stops
 
 
-def test_tab_order_walks_the_controls_top_to_bottom(make_panel):
-    panel = make_panel()
+def test_tab_order_walks_the_controls_top_to_bottom(make_controls_panel):
+    panel = make_controls_panel()
     panel.advanced_button.setChecked(True)
     panel.lock_seed_check.setChecked(False)
     stops = _tab_stops(panel, panel.resolution_buttons[128])
@@ -299,8 +281,8 @@ def test_no_settings_store_still_works(qtbot, job):
 
 
 
-def test_labels_are_plain_words_and_tooltips_hold_the_technical_terms(make_panel):
-    panel = make_panel()
+def test_labels_are_plain_words_and_tooltips_hold_the_technical_terms(make_controls_panel):
+    panel = make_controls_panel()
     panel.advanced_button.setChecked(True)
     widgets = panel.findChildren(QLabel) + panel.findChildren(QAbstractButton)
     shown = " ".join(w.text().replace("&", "") for w in widgets if w.isVisible()) + " " + " ".join(
@@ -318,9 +300,9 @@ def test_labels_are_plain_words_and_tooltips_hold_the_technical_terms(make_panel
     assert any(f"{QUALITY_STEPS['standard']} diffusion steps" in tip for tip in tips)
 
 
-def test_fits_a_narrow_laptop_column(make_panel):
+def test_fits_a_narrow_laptop_column(make_controls_panel):
     """The panel fits the side column of a 1024-pixel-wide window, with a ten-digit seed readable."""
-    panel = make_panel()
+    panel = make_controls_panel()
     assert panel.minimumSizeHint().width() <= 260
     panel.seed_spin.setValue(2**31 - 1)
     panel.resize(panel.minimumSizeHint())

@@ -7,38 +7,20 @@ import pytest
 from PySide6.QtCore import QPoint, QSettings, Qt
 from support.paths import sample_portrait
 
-from dawn_studio.engine.job import Job
 from dawn_studio.loading.model_folder import ENHANCER_FILE
 from dawn_studio.modelstore import ModelStore
 from dawn_studio.ui.app import create_application, create_main_window
-from dawn_studio.ui.controls_panel import ControlsPanel
 from dawn_studio.ui.enhance_controls import INSTALL_HINT
 from dawn_studio.ui.settings import AppSettings
 from dawn_studio.ui.studio import Studio
-
-
-@pytest.fixture
-def make_panel(qtbot, settings_file):
-    def make() -> ControlsPanel:
-        panel = ControlsPanel(QSettings(str(settings_file), QSettings.Format.IniFormat))
-        qtbot.addWidget(panel)
-        panel.show()
-        return panel
-
-    return make
-
-
-@pytest.fixture
-def job(tmp_path):
-    return Job(portrait=str(tmp_path / "face.jpg"), audio=str(tmp_path / "speech.wav"))
 
 
 def click(qtbot, widget):
     qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=QPoint(8, widget.height() // 2))
 
 
-def test_without_the_weights_it_is_off_disabled_and_says_how_to_get_them(make_panel, job, qtbot):
-    panel = make_panel()
+def test_without_the_weights_it_is_off_disabled_and_says_how_to_get_them(make_controls_panel, job, qtbot):
+    panel = make_controls_panel()
     enhance = panel.enhance_controls
     assert not enhance.switch.isEnabled() and not enhance.switch.isChecked()
     assert enhance.hint.isVisible() and INSTALL_HINT in enhance.hint.text()
@@ -51,8 +33,8 @@ def test_without_the_weights_it_is_off_disabled_and_says_how_to_get_them(make_pa
         enhance.hint.linkActivated.emit("models")  # what a click on the link does
 
 
-def test_installed_it_is_off_by_default_then_switch_and_strength_go_into_the_job(make_panel, job, qtbot):
-    panel = make_panel()
+def test_installed_it_is_off_by_default_then_switch_and_strength_go_into_the_job(make_controls_panel, job, qtbot):
+    panel = make_controls_panel()
     enhance = panel.enhance_controls
     panel.set_enhancer_available(True)
     assert enhance.switch.isEnabled() and not enhance.hint.isVisible() and enhance.strength_slider.isVisible()
@@ -69,8 +51,8 @@ def test_installed_it_is_off_by_default_then_switch_and_strength_go_into_the_job
     assert panel.apply_to(job).enhance == pytest.approx(0.4)
 
 
-def test_the_choice_survives_missing_weights_and_a_restart(make_panel, job, qtbot):
-    panel = make_panel()
+def test_the_choice_survives_missing_weights_and_a_restart(make_controls_panel, job, qtbot):
+    panel = make_controls_panel()
     panel.set_enhancer_available(True)
     click(qtbot, panel.enhance_controls.switch)
     panel.enhance_controls.strength_slider.setValue(60)
@@ -80,14 +62,14 @@ def test_the_choice_survives_missing_weights_and_a_restart(make_panel, job, qtbo
     panel.set_enhancer_available(True)
     assert panel.apply_to(job).enhance == pytest.approx(0.6)
 
-    again = make_panel()  # the app started again over the same settings file
+    again = make_controls_panel()  # the app started again over the same settings file
     assert again.apply_to(job).enhance is None  # not known to be installed yet
     again.set_enhancer_available(True)
     assert again.apply_to(job).enhance == pytest.approx(0.6)
 
 
-def test_a_project_shows_its_enhancement(make_panel, job):
-    panel = make_panel()
+def test_a_project_shows_its_enhancement(make_controls_panel, job):
+    panel = make_controls_panel()
     panel.set_enhancer_available(True)
     panel.load_from(job.with_changes(enhance=0.25))
     assert panel.enhance_controls.switch.isChecked() and panel.enhance_controls.strength_label.text() == "25 %"
@@ -97,8 +79,8 @@ def test_a_project_shows_its_enhancement(make_panel, job):
 
 
 @pytest.mark.parametrize("size", [(1024, 640), (1366, 768)])
-def test_the_controls_panel_with_enhancement_fits_small_screens(make_panel, size):
-    panel = make_panel()
+def test_the_controls_panel_with_enhancement_fits_small_screens(make_controls_panel, size):
+    panel = make_controls_panel()
     panel.set_enhancer_available(True)
     installed = panel.minimumSizeHint().height()
     panel.set_enhancer_available(False)
