@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .engine.events import format_duration
+
 #: How many recent reports make the range.
 WINDOW = 6
 #: Relative margin around the estimate with one report, and the least it shrinks to.
@@ -29,10 +31,10 @@ def _round_nicely(seconds: float, up: bool) -> int:
 
 
 def format_span(seconds: int) -> str:
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, rest = divmod(seconds, 60)
-    return f"{minutes} min" if rest == 0 else f"{minutes} min {rest:02d} s"
+    """A rounded span as :func:`format_duration` says it, whole minutes without the "00 s"."""
+    if 60 <= seconds < 3600 and seconds % 60 == 0:
+        return f"{seconds // 60} min"
+    return format_duration(seconds)
 
 
 @dataclass
