@@ -3,9 +3,9 @@
 import sys
 
 try:
-    from .cli import main
+    from .cli import run
 except KeyboardInterrupt:  # Ctrl-C before the command line is even read: one line, no traceback
     print("Cancelled.", file=sys.stderr)
     sys.exit(130)
 
-sys.exit(main())
+run()

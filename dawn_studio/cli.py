@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from . import APP_NAME, __version__, heap
 from .commands import COMMAND_MODULES
@@ -50,10 +52,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CANCELLED
 
 
+@contextlib.contextmanager
+def interrupt_deferred() -> Iterator[None]:
+    """Ctrl-C during the heavy imports is noted and acted on afterwards: raised inside torch's import, whose
+    C++ calls back into Python, the KeyboardInterrupt aborts the process (SIGABRT, a C++ message) instead of
+    ending it with "Cancelled."."""
+    pressed: list[int] = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, _frame: pressed.append(signum))
+    except ValueError:  # not the main thread (tests calling main() from a thread): nothing to defer
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pressed:
+        raise KeyboardInterrupt
+
+
+def run() -> None:
+    """The program's entry point (``dawn-studio``, ``python -m dawn_studio``): ``main`` and exit with its code."""
+    code = main()
+    # The work is done and written: a Ctrl-C arriving while Python shuts down would otherwise kill the process
+    # by the signal (exit -2) or print a traceback from torch's exit hooks, turning a success into a failure.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(code)
+
+
 def _main(argv: Sequence[str] | None) -> int:
     heap.share_main_arena()  # before any thread exists: generation threads then reuse the main heap
     arguments = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(with_commands=not opens_gui(arguments))
+    with interrupt_deferred():
+        parser = build_parser(with_commands=not opens_gui(arguments))
     args = parser.parse_args(arguments)
     configure_logging(verbose=args.verbose)
     if args.command is None:
@@ -79,4 +110,4 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_FAILURE
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -1,10 +1,14 @@
 """The ``dawn-studio`` command line: version, help, errors."""
 
+import os
+import signal
 import subprocess
 import sys
 
+import pytest
+
 from dawn_studio import __version__
-from dawn_studio.cli import build_parser
+from dawn_studio.cli import build_parser, interrupt_deferred
 
 
 def run_cli(*args):
@@ -33,3 +37,15 @@ def test_unknown_command_is_a_usage_error():
 def test_parser_has_subcommand_slot():
     parser = build_parser()
     assert parser.parse_args([]).command is None
+
+
+def test_ctrl_c_during_the_imports_is_acted_on_after_them():
+    """Raised inside torch's import (C++ calling back into Python) a KeyboardInterrupt aborts the process with
+    a C++ message (CI saw exit -6); deferred, the code inside finishes and the interrupt comes afterwards."""
+    finished = []
+    with pytest.raises(KeyboardInterrupt):
+        with interrupt_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            finished.append(True)
+    assert finished == [True]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
