@@ -13,6 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QUrl
 from PySide6.QtMultimedia import QMediaPlayer, QVideoFrame, QVideoSink
 
+from .media_player import MediaPlayer
 from .preview import FRAME_MS, PreviewPlayer
 
 #: The second clip is moved back in line when it drifts further than this from the first.
@@ -26,7 +27,7 @@ class ComparePlayer(QObject):
         super().__init__(preview)
         self.preview = preview
         self.sources: dict[str, Path] = {}
-        self.player = QMediaPlayer(self)  # no audio output: only the main clip is heard
+        self.player = MediaPlayer(self)  # no audio output: only the main clip is heard
         self.sink = QVideoSink(self)
         self.player.setVideoSink(self.sink)
         self.sink.videoFrameChanged.connect(self._show_frame)

@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .media_player import MediaPlayer
+
 FRAME_MS = 40  # 25 fps
 #: One line at 1366×768 (two lines took a third of the room above a small clip); the tooltip says more.
 SILENT_TEXT = "No sound output found: the preview plays silently (exported videos keep the speech)."
@@ -116,7 +118,7 @@ class PreviewPlayer(QWidget):
         self.view = "full"
         self.frames_shown = 0
 
-        self.player = QMediaPlayer(self)
+        self.player = MediaPlayer(self)
         self.audio_output = QAudioOutput(self)
         self.player.setAudioOutput(self.audio_output)
         self.sink = QVideoSink(self)

@@ -12,9 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QEventLoop, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QUndoStack
-from PySide6.QtMultimedia import QMediaPlayer
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -64,8 +63,6 @@ log = logging.getLogger(__name__)
 CARRIED_JOB_FIELDS = ("framing", "device", "precision", "output", "face_loc_weights")
 
 AUTOSAVE_NAME = "autosave.dawn"
-#: How long quitting waits for a preview clip that is still opening before it stops the players.
-SETTLE_S = 2.0
 AUTOSAVE_DELAY_MS = 1000
 
 
@@ -852,13 +849,7 @@ class Studio(QObject, SessionMixin):
         self.portrait_panel.shutdown()
         self.audio_panel.shutdown()
         for player in (self.compare.player, self.preview.player):
-            # Stopping a playing clip, or one still opening (a view switched just before quitting), has left
-            # the FFmpeg backend stuck without an audio device: pause, let the opening finish, then stop.
-            player.pause()
-            deadline = time.monotonic() + SETTLE_S
-            while player.mediaStatus() == QMediaPlayer.MediaStatus.LoadingMedia and time.monotonic() < deadline:
-                QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
-            player.stop()
+            player.stop()  # a MediaPlayer: stops without holding the GIL, which hung quitting (see media_player)
         if self.result is not None:
             self.result.discard_previews()
 
